@@ -1,0 +1,50 @@
+# ecsd build, test and demo entry points. Every target that needs system
+# packages calls `deps` first, so a fresh Debian 12 machine (as root) needs
+# nothing else.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X github.com/ecsd-project/ecsd/internal/version.Version=$(VERSION) \
+             -X github.com/ecsd-project/ecsd/internal/version.Commit=$(COMMIT)
+DEB_PKGS  := containerd runc containernetworking-plugins busybox-static docker-registry iptables tini
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all build deps test bench demo fuzz vet fmt clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ecsd ./cmd/ecsd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ecs-local ./cmd/ecs-local
+
+# deps installs only what is missing.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting" >&2; exit 1; }
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: deps
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 20x -timeout 20m ./runtime/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzContainerSpec -fuzztime 60s ./agent/engine/
+
+demo: deps build
+	@echo "make demo: ecs-local (the local control plane) is not built yet; see README.md."
+	@echo "For now: 'make test' exercises ecsd's container runtime against a private containerd."
+
+clean:
+	rm -rf bin

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ecsd-project/ecsd/internal/version"
+)
+
+// Exit codes. exitConfig tells systemd (RestartPreventExitStatus=5) not to
+// restart ecsd in a loop on a problem only a person can fix.
+const (
+	exitOK     = 0
+	exitError  = 1
+	exitUsage  = 2
+	exitConfig = 5
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "ecsd %s (%s)\n", version.Version, version.Commit)
+		return exitOK
+	case "help", "--help", "-h":
+		usage(stdout)
+		return exitOK
+	default:
+		if cmd, ok := subcommands[args[0]]; ok {
+			return cmd(ctx, args[1:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "ecsd: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+// subcommands maps each further command to its entry point; each lives in
+// its own file.
+var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `usage: ecsd COMMAND [flags]
+
+commands:
+  version     print the version
+  register    register this host with an SSM hybrid activation`)
+}
