@@ -91,7 +91,8 @@ func linuxResources(res TaskResources) *specs.LinuxResources {
 		lr.Memory = &specs.LinuxMemory{Limit: &m}
 	}
 	if res.PidsLimit > 0 {
-		lr.Pids = &specs.LinuxPids{Limit: res.PidsLimit}
+		l := res.PidsLimit
+		lr.Pids = &specs.LinuxPids{Limit: &l}
 	}
 	return lr
 }

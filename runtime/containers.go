@@ -193,7 +193,7 @@ func (r *Runtime) Attach(ctx context.Context, id string, stdout, stderr io.Write
 				r.watch(ctx, c, task, exitC)
 			} else if err == nil && st.Status == client.Stopped {
 				// It ended while nobody watched: record its exit now.
-				r.finish(ctx, c, task, client.NewExitStatus(st.ExitStatus, st.ExitTime, nil))
+				r.finish(ctx, c, task, *client.NewExitStatus(st.ExitStatus, st.ExitTime, nil))
 			}
 		} else if !errdefs.IsNotFound(err) {
 			return ContainerInfo{}, fmt.Errorf("%w: load task of %s: %w", ErrCannotInspect, id, err)

@@ -32,7 +32,7 @@ func TestPullAnonymousAndDigest(t *testing.T) {
 	if img.Cached || !strings.HasPrefix(img.Digest, "sha256:") || img.Ref != refs["shell"] {
 		t.Errorf("pulled image = %+v", img)
 	}
-	if want := e.images.Digest("shell"); img.Digest != want {
+	if want := e.images.Digest("shell").String(); img.Digest != want {
 		t.Errorf("digest %s, want the pushed manifest's %s", img.Digest, want)
 	}
 	out := e.sh(t, runtime.ContainerSpec{Image: refs["shell"]}, "echo pulled-and-ran")

@@ -442,7 +442,7 @@ func TestAdoptAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	running, quick := newID(t), newID(t)
 	for _, s := range []runtime.ContainerSpec{
-		{ID: running, Image: e.images.Ref("shell"), Command: []string{"sh", "-c", "while true; do echo tick; sleep 0.2; done"}},
+		{ID: running, Image: e.images.Ref("shell"), Command: []string{"sh", "-c", "trap 'exit 143' TERM; while true; do echo tick; sleep 0.2; done"}},
 		{ID: quick, Image: e.images.Ref("shell"), Command: []string{"sh", "-c", "sleep 0.5; exit 9"}},
 	} {
 		if err := e.rt.Create(ctx, s); err != nil {

@@ -39,19 +39,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "--help", "-h":
 		usage(stdout)
 		return exitOK
+	case "register":
+		return registerMain(ctx, args[1:], stdout, stderr)
 	default:
-		if cmd, ok := subcommands[args[0]]; ok {
-			return cmd(ctx, args[1:], stdout, stderr)
-		}
 		fmt.Fprintf(stderr, "ecsd: unknown command %q\n", args[0])
 		usage(stderr)
 		return exitUsage
 	}
 }
-
-// subcommands maps each further command to its entry point; each lives in
-// its own file.
-var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: ecsd COMMAND [flags]
