@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ecsd-project/ecsd/agent/task"
+	"github.com/ecsd-project/ecsd/runtime"
+)
+
+// recover is the normal start path: it reads the persisted tasks, matches
+// their containers with what containerd has (by id, found by ecsd's
+// labels), learns what happened while ecsd was away, and removes
+// containers that belong to no known task. Each container gets its own
+// timeout, so one stuck container does not hold up the rest.
+func (e *Engine) recover(ctx context.Context) error {
+	tasks, err := e.cfg.Store.Tasks()
+	if err != nil {
+		return fmt.Errorf("read tasks: %w", err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, time.Minute)
+	list, err := e.cfg.Runtime.List(lctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	found := map[string]runtime.ContainerInfo{}
+	for _, info := range list {
+		found[info.ID] = info
+	}
+	owned := map[string]bool{}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range tasks {
+		for _, c := range t.Containers {
+			if c.RuntimeID == "" {
+				continue
+			}
+			owned[c.RuntimeID] = true
+			e.adopt(ctx, t, c, found)
+		}
+		if _, dup := e.workers[t.ARN]; dup {
+			continue
+		}
+		w := e.startWorker(t)
+		w.admitted = true
+		if t.Known < task.TaskStopped && t.Desired < task.TaskStopped {
+			e.res.reserveRecovered(t)
+		}
+	}
+	for _, info := range list {
+		if owned[info.ID] {
+			continue
+		}
+		e.log.Warn("removing orphan container: it belongs to no known task",
+			"container", info.ID, "taskArn", info.Labels[runtime.LabelTaskARN],
+			"name", info.Labels[runtime.LabelContainerName], "status", string(info.Status))
+		octx, cancel := context.WithTimeout(ctx, 45*time.Second)
+		if err := e.cfg.Runtime.Stop(octx, info.ID, 10*time.Second); err != nil {
+			e.log.Error("stop orphan", "container", info.ID, "error", err)
+		}
+		if err := e.cfg.Runtime.Remove(octx, info.ID); err != nil {
+			e.log.Error("remove orphan", "container", info.ID, "error", err)
+		}
+		cancel()
+	}
+	return nil
+}
+
+// adopt brings one container's known status up to what the runtime says.
+// Known status only moves forward.
+func (e *Engine) adopt(ctx context.Context, t *task.Task, c *task.Container, found map[string]runtime.ContainerInfo) {
+	log := e.log.With("task", t.ARN, "container", c.Name)
+	info, ok := found[c.RuntimeID]
+	if !ok {
+		if c.Known >= task.ContainerCreated && c.Known < task.ContainerStopped {
+			log.Warn("container vanished while ecsd was away")
+			c.Known = task.ContainerStopped
+			c.Reason = "ContainerVanishedError: the container disappeared while the agent was not running"
+		}
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	switch info.Status {
+	case runtime.StatusRunning:
+		stdout, stderr := e.cfg.Output(t.ARN, c.Name)
+		attached, err := e.cfg.Runtime.Attach(actx, c.RuntimeID, stdout, stderr)
+		if err != nil {
+			log.Error("attach to running container", "error", err)
+			return
+		}
+		info = attached
+		if info.Status == runtime.StatusRunning {
+			c.Known = max(c.Known, task.ContainerRunning)
+			log.Info("re-adopted running container")
+			return
+		}
+	}
+	switch info.Status {
+	case runtime.StatusStopped:
+		if c.Known < task.ContainerStopped {
+			if c.Known < task.ContainerRunning {
+				c.Known = task.ContainerRunning // it did run: report that too
+			}
+			c.Known = task.ContainerStopped
+			if info.Exit != nil {
+				code := info.Exit.Code
+				c.ExitCode = &code
+				c.FinishedAt = info.Exit.ExitedAt
+				if info.Exit.OOMKilled {
+					c.Reason = runtime.ErrOutOfMemory.Error() + ": Container killed due to memory usage"
+				}
+			}
+			log.Info("container exited while ecsd was away", "exitCode", c.ExitCode)
+		}
+	case runtime.StatusCreated:
+		c.Known = max(c.Known, task.ContainerCreated)
+	}
+}
+
+// reserveRecovered accounts a recovered task's resources without refusing
+// it: it is already running.
+func (r *resources) reserveRecovered(t *task.Task) {
+	n := need(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.tasks[t.ARN]; ok {
+		return
+	}
+	r.tasks[t.ARN] = n
+	r.used.CPU += n.CPU
+	r.used.MemoryMiB += n.MemoryMiB
+}
