@@ -36,8 +36,10 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# Each benchmark prints its ratio against a baseline measured in the same run.
 bench: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 20x -timeout 20m ./runtime/
+	$(GO) test -count=1 -run '^$$' -bench Burst100 -benchtime 3x -timeout 20m ./agent/engine/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzContainerSpec -fuzztime 60s ./agent/engine/

@@ -11,7 +11,7 @@ import (
 // ImageCleanup configures image garbage collection (ECS_IMAGE_CLEANUP_*).
 type ImageCleanup struct {
 	Disabled bool
-	// Interval between cycles; 0 = 3 h (ECS_IMAGE_CLEANUP_INTERVAL).
+	// Interval between cycles; 0 = 30 min (ECS_IMAGE_CLEANUP_INTERVAL).
 	Interval time.Duration
 	// MinimumAge an image must have been in the store; 0 = 1 h
 	// (ECS_IMAGE_MINIMUM_CLEANUP_AGE).
@@ -25,7 +25,7 @@ type ImageCleanup struct {
 
 func (c ImageCleanup) withDefaults() ImageCleanup {
 	if c.Interval <= 0 {
-		c.Interval = 3 * time.Hour
+		c.Interval = 30 * time.Minute
 	}
 	if c.MinimumAge <= 0 {
 		c.MinimumAge = time.Hour

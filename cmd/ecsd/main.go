@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "register":
 		return registerMain(ctx, args[1:], stdout, stderr)
+	case "config":
+		return configMain(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "ecsd: unknown command %q\n", args[0])
 		usage(stderr)
@@ -53,5 +55,7 @@ func usage(w io.Writer) {
 
 commands:
   version     print the version
-  register    register this host with an SSM hybrid activation`)
+  register    register this host with an SSM hybrid activation
+  config check
+              print the effective configuration and where each value came from`)
 }
