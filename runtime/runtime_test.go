@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,11 +92,13 @@ var idSeq struct {
 	n int
 }
 
+var unsafeID = regexp.MustCompile(`[^a-z0-9]+`)
+
 func newID(t *testing.T) string {
 	idSeq.Lock()
 	defer idSeq.Unlock()
 	idSeq.n++
-	name := strings.NewReplacer("/", "-", " ", "-", "_", "-").Replace(strings.ToLower(t.Name()))
+	name := unsafeID.ReplaceAllString(strings.ToLower(t.Name()), "-")
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
@@ -141,6 +144,22 @@ func (e *env) sh(t *testing.T, spec runtime.ContainerSpec, script string) string
 		t.Fatalf("%q exited %d: %s", script, st.Code, out)
 	}
 	return out
+}
+
+// hostCapEff is this process's effective capability mask: a privileged
+// container gets exactly the host's.
+func hostCapEff(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:\t"); ok {
+			return v
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return ""
 }
 
 func cgroupV2() bool { return cgroups.Mode() == cgroups.Unified }
@@ -204,7 +223,7 @@ func TestSpecEffectsInsideContainer(t *testing.T) {
 		{name: "default security", script: "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status",
 			want: []string{"NoNewPrivs:\t1", "Seccomp:\t2"}},
 		{name: "privileged", spec: runtime.ContainerSpec{Privileged: true}, script: "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status",
-			want: []string{"NoNewPrivs:\t0", "Seccomp:\t0", "CapEff:\t000001ffffffffff"}},
+			want: []string{"NoNewPrivs:\t0", "Seccomp:\t0", "CapEff:\t" + hostCapEff(t)}},
 		{name: "hostname", spec: runtime.ContainerSpec{Hostname: "web-1"}, script: "hostname; cat /etc/hostname", want: []string{"web-1\nweb-1"}},
 		{name: "extra hosts", spec: runtime.ContainerSpec{ExtraHosts: []runtime.HostEntry{{Hostname: "db.internal", IPAddress: "10.1.2.3"}}},
 			script: "cat /etc/hosts", want: []string{"10.1.2.3\tdb.internal", "localhost"}},

@@ -148,6 +148,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 	// Filesystem. /dev/shm and the host files first, so that a user's mount
 	// at the same place replaces them; user mounts shallowest first, so that
 	// a mount inside another lands on top of it.
+	add(ocispec.WithCgroupMount(!s.Privileged))
 	if s.ShmSize > 0 {
 		add(ocispec.WithShmSize(s.ShmSize))
 	}

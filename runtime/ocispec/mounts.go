@@ -156,3 +156,19 @@ func WithHostsFiles(hostsPath, resolvPath, hostnamePath string) oci.SpecOpts {
 		return nil
 	}
 }
+
+// WithCgroupMount mounts the container's own cgroup at /sys/fs/cgroup, as
+// Docker does (containerd's default spec no longer has it): read-only
+// unless the container is privileged. On cgroup v1 runc mounts each
+// hierarchy; on v2, the unified one.
+func WithCgroupMount(readOnly bool) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		setMount(s, specs.Mount{
+			Destination: "/sys/fs/cgroup",
+			Type:        "cgroup",
+			Source:      "cgroup",
+			Options:     []string{"nosuid", "noexec", "nodev", "relatime", rw(readOnly)},
+		})
+		return nil
+	}
+}
