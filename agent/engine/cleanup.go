@@ -44,6 +44,7 @@ func (w *worker) cleanup(ctx context.Context) {
 		if c.RuntimeID == "" {
 			continue
 		}
+		w.detach(c)
 		if err := w.e.cfg.Runtime.Remove(rctx, c.RuntimeID); err != nil {
 			w.log.Error("remove container", "container", c.Name, "error", err)
 			return // try again at the next start

@@ -61,6 +61,9 @@ type Config struct {
 	Log     *slog.Logger
 	Clock   Clock // nil: the system clock
 	Output  Output
+	// Network sets up bridge networking and port mappings; nil gives every
+	// container a namespace with only loopback (or the host's, in host mode).
+	Network Network
 
 	Cluster string
 	Region  string

@@ -33,7 +33,7 @@ type harness struct {
 	cfg    engine.Config
 }
 
-func newHarness(t *testing.T, tune func(*engine.Config)) *harness {
+func newHarness(t *testing.T, tune func(*harness, *engine.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, ctd: testenv.Containerd(t), images: testenv.Images(t), dir: t.TempDir()}
 	rt, err := runtime.New(context.Background(), runtime.Config{Address: h.ctd.Address, StateDir: h.dir + "/runtime", Log: testLog(t)})
@@ -56,7 +56,7 @@ func newHarness(t *testing.T, tune func(*engine.Config)) *harness {
 		StopTimeout: 5 * time.Second, ImageCleanup: engine.ImageCleanup{Disabled: true},
 	}
 	if tune != nil {
-		tune(&h.cfg)
+		tune(h, &h.cfg)
 	}
 	h.start()
 	return h
@@ -340,7 +340,7 @@ func TestStopTimeoutEscalation(t *testing.T) {
 }
 
 func TestResourceRefusal(t *testing.T) {
-	h := newHarness(t, func(c *engine.Config) { c.Resources = engine.Resources{MemoryMiB: 100} })
+	h := newHarness(t, func(_ *harness, c *engine.Config) { c.Resources = engine.Resources{MemoryMiB: 100} })
 	c := sh("big", "sleep 10")
 	c.Memory = ptr(int64(200))
 	arn := h.run(c)
@@ -394,7 +394,7 @@ func TestRecoveryAfterRestart(t *testing.T) {
 }
 
 func TestCleanupAfterDelivery(t *testing.T) {
-	h := newHarness(t, func(c *engine.Config) { c.CleanupWait = 10 * time.Millisecond })
+	h := newHarness(t, func(_ *harness, c *engine.Config) { c.CleanupWait = 10 * time.Millisecond })
 	arn := h.run(sh("main", "exit 0"))
 	tk := h.awaitStatus(arn, task.TaskStopped)
 	id := tk.Containers[0].RuntimeID

@@ -30,6 +30,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		found[info.ID] = info
 	}
 	owned := map[string]bool{}
+	live := map[string]bool{}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, t := range tasks {
@@ -39,6 +40,9 @@ func (e *Engine) recover(ctx context.Context) error {
 			}
 			owned[c.RuntimeID] = true
 			e.adopt(ctx, t, c, found)
+			if c.Known < task.ContainerStopped {
+				live[c.RuntimeID] = true
+			}
 		}
 		if _, dup := e.workers[t.ARN]; dup {
 			continue
@@ -48,6 +52,9 @@ func (e *Engine) recover(ctx context.Context) error {
 		if t.Known < task.TaskStopped && t.Desired < task.TaskStopped {
 			e.res.reserveRecovered(t)
 		}
+	}
+	if err := e.cleanupNetworks(ctx, live); err != nil {
+		e.log.Error("network clean-up after restart", "error", err)
 	}
 	for _, info := range list {
 		if owned[info.ID] {

@@ -19,7 +19,18 @@ func (w *worker) spec(ctx context.Context, c *task.Container) (runtime.Container
 	if err != nil {
 		return runtime.ContainerSpec{}, err
 	}
-	for _, vol := range res.Spec.Mounts {
+	spec := res.Spec
+	netns, err := w.attach(ctx, c, spec.ID)
+	if err != nil {
+		return runtime.ContainerSpec{}, fmt.Errorf("ContainerNetworkingError: %w", err)
+	}
+	if netns != "" {
+		spec.NetNSPath = netns
+	}
+	for _, l := range w.links(c) {
+		spec.ExtraHosts = append(spec.ExtraHosts, runtime.HostEntry{Hostname: l.name, IPAddress: l.ip})
+	}
+	for _, vol := range spec.Mounts {
 		if _, err := os.Stat(vol.Source); os.IsNotExist(err) {
 			if err := os.MkdirAll(vol.Source, 0o755); err != nil {
 				return runtime.ContainerSpec{}, fmt.Errorf("volume %s: %w", vol.Source, err)
@@ -29,9 +40,9 @@ func (w *worker) spec(ctx context.Context, c *task.Container) (runtime.Container
 	if parent, err := w.taskCgroup(); err != nil {
 		return runtime.ContainerSpec{}, err
 	} else if parent != "" {
-		res.Spec.CgroupParent = parent
+		spec.CgroupParent = parent
 	}
-	return res.Spec, nil
+	return spec, nil
 }
 
 // translate is the pure part of spec, also used to recover a restarted

@@ -56,6 +56,7 @@ type worker struct {
 	waiting  map[string]bool               // containers with a Wait goroutine
 	probes   map[string]context.CancelFunc // running health probes
 	specs    map[string]*SpecResult
+	ips      map[string]string // container name → bridge address, for links
 	admitted bool
 	dirty    bool // the task changed since it was last persisted
 	stopTry  map[string]int
@@ -72,6 +73,7 @@ func newWorker(e *Engine, t *task.Task) *worker {
 		waiting:  map[string]bool{},
 		probes:   map[string]context.CancelFunc{},
 		specs:    map[string]*SpecResult{},
+		ips:      map[string]string{},
 		stopTry:  map[string]int{},
 	}
 }
@@ -263,9 +265,12 @@ func (w *worker) begin(ctx context.Context, s task.Step) {
 	case task.Create:
 		spec, err := w.spec(ctx, c)
 		if err != nil {
-			w.inFlight[c.Name] = false
 			delete(w.inFlight, c.Name)
-			w.fail(c, fmt.Sprintf("%s: %v", runtime.ErrCannotCreate, err))
+			reason := err.Error()
+			if !strings.HasPrefix(reason, "ContainerNetworkingError") {
+				reason = fmt.Sprintf("%s: %s", runtime.ErrCannotCreate, reason)
+			}
+			w.fail(c, reason)
 			return
 		}
 		// The id is persisted before the container exists, so a crash in
@@ -381,6 +386,7 @@ func (w *worker) handle(ctx context.Context, ev event) {
 		if w.restart(ctx, c, ev.exit) {
 			return
 		}
+		w.detach(c)
 		w.edit(func(*task.Task) {
 			code := ev.exit.Code
 			c.ExitCode = &code

@@ -64,6 +64,10 @@ type ContainerdInstance struct {
 	RuncRoot string // runc state; the shims see it as /run/containerd/runc
 	LogPath  string // containerd's standard output and error
 	Version  string // version the daemon reported, e.g. "1.6.20~ds1"
+	// NetNSDir is a shared mount point whose mounts (network namespaces)
+	// containerd's private mount namespace also sees; tests that give
+	// containers namespaces keep them here.
+	NetNSDir string
 
 	d *daemon
 }
@@ -94,6 +98,7 @@ func Containerd(t testing.TB) *ContainerdInstance {
 		State:    filepath.Join(dir, "state"),
 		RuncRoot: filepath.Join(dir, "runc"),
 		LogPath:  filepath.Join(dir, "containerd.log"),
+		NetNSDir: filepath.Join(dir, "netns"),
 	}
 	t.Cleanup(func() { c.cleanup(t) })
 
@@ -148,7 +153,7 @@ func (c *ContainerdInstance) prepare() error {
 	if err := os.WriteFile(filepath.Join(c.Dir, ownerFile), fmt.Appendf(nil, "%d %d\n", self.pid, self.start), 0o644); err != nil {
 		return err
 	}
-	for _, d := range []string{c.Root, c.State, c.RuncRoot, c.shimDir(), filepath.Join(c.Dir, "opt"), hostShimDir, hostRuncDir} {
+	for _, d := range []string{c.Root, c.State, c.RuncRoot, c.shimDir(), filepath.Join(c.Dir, "opt"), hostShimDir, hostRuncDir, c.NetNSDir} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return err
 		}
@@ -184,6 +189,18 @@ disabled_plugins = [%s]
 `, c.Root, c.State, strings.Join(quoted, ", "), c.Address, c.Address+".ttrpc", filepath.Join(c.Dir, "opt"))
 }
 
+// shareNetNSDir makes NetNSDir a shared mount point before containerd's
+// namespace is made, so that namespaces mounted there later reach it.
+func (c *ContainerdInstance) shareNetNSDir() error {
+	if err := syscall.Mount(c.NetNSDir, c.NetNSDir, "", syscall.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", c.NetNSDir, err)
+	}
+	if err := syscall.Mount("", c.NetNSDir, "", syscall.MS_SHARED, ""); err != nil {
+		return fmt.Errorf("make %s shared: %w", c.NetNSDir, err)
+	}
+	return nil
+}
+
 // startScript runs as the first process of containerd's own mount namespace:
 // it puts the instance's shim socket and runc state directories over the
 // host's, then becomes containerd.
@@ -194,13 +211,16 @@ exec "$5" --config "$6"`
 
 // start starts containerd in a new mount namespace and process group.
 func (c *ContainerdInstance) start() error {
-	cmd := exec.Command("/bin/sh", "-c", startScript, "sh",
+	if err := c.shareNetNSDir(); err != nil {
+		return err
+	}
+	// unshare(1) with slave propagation: the bind mounts above and
+	// containerd's own mounts stay inside the new namespace, while mounts
+	// under the shared NetNSDir still arrive from outside.
+	cmd := exec.Command("unshare", "--mount", "--propagation", "slave", "/bin/sh", "-c", startScript, "sh",
 		c.shimDir(), hostShimDir, c.RuncRoot, hostRuncDir, containerdBin, c.configPath())
 	cmd.Dir = c.Dir
 	cmd.Env = withSbinPath(os.Environ())
-	// The new mount namespace starts with every mount private, so the bind
-	// mounts above and containerd's own mounts stay inside it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	d, err := startDaemon("containerd", cmd, c.LogPath)
 	if err != nil {
 		return err
