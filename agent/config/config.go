@@ -101,6 +101,8 @@ type Config struct {
 	// SSMStateRoot is the SSM agent's data directory, where the hybrid
 	// activation's identity lives (ECSD_SSM_STATE_ROOT).
 	SSMStateRoot string
+	// SSMEndpoint overrides the SSM endpoint for credential refresh.
+	SSMEndpoint string
 	// CNIBridge and CNISubnet are the bridge network's Linux bridge and IPv4
 	// subnet (ECSD_CNI_BRIDGE, ECSD_CNI_SUBNET).
 	CNIBridge string

@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "register":
 		return registerMain(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runMain(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configMain(ctx, args[1:], stdout, stderr)
 	default:
@@ -54,6 +56,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: ecsd COMMAND [flags]
 
 commands:
+  run         run the agent (what the systemd unit starts)
   version     print the version
   register    register this host with an SSM hybrid activation
   config check
