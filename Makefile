@@ -40,9 +40,15 @@ test: deps vet
 bench: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 20x -timeout 20m ./runtime/
 	$(GO) test -count=1 -run '^$$' -bench Burst100 -benchtime 3x -timeout 20m ./agent/engine/
+	$(GO) test -count=1 -run '^$$' -bench LogThroughput -benchtime 5x -timeout 10m ./runtime/logs/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzContainerSpec -fuzztime 60s ./agent/engine/
+	$(GO) test -run '^$$' -fuzz FuzzDecodePayload -fuzztime 60s ./agent/task/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 60s ./agent/acs/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeTask -fuzztime 60s ./agent/store/
+	$(GO) test -run '^$$' -fuzz FuzzParseConfigFile -fuzztime 60s ./agent/config/
+	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 60s ./ssm/
 
 demo: deps build
 	@echo "make demo: ecs-local (the local control plane) is not built yet; see README.md."

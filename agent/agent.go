@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg Config) error {
 	ecfg := cfg.Engine
 	ecfg.Store = notifyingStore{Store: cfg.Store, poke: rep.Poke}
 	ecfg.Log = log.With("component", "engine")
+	if ecfg.Credentials == nil && cfg.Creds != nil {
+		ecfg.Credentials = execCredentials{cfg.Creds}
+	}
 	eng = engine.New(ecfg)
 	goRun("engine", eng.Run)
 	select {

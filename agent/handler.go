@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/ecsd-project/ecsd/agent/engine"
 	"github.com/ecsd-project/ecsd/agent/store"
 	"github.com/ecsd-project/ecsd/agent/task"
@@ -121,4 +123,16 @@ func (h *handler) StopTasks(_ context.Context, tasks []acs.TaskIdentifier) error
 		}
 	}
 	return nil
+}
+
+// execCredentials gives the engine a task's execution-role credentials in
+// the SDK's shape.
+type execCredentials struct{ store *credentials.Store }
+
+func (e execCredentials) Get(id string) (aws.Credentials, bool) {
+	c, ok := e.store.Get(id)
+	if !ok {
+		return aws.Credentials{}, false
+	}
+	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Source: "ecsd task execution role"}, true
 }

@@ -168,9 +168,9 @@ func DefaultFiles() []string {
 
 // SupportedLoggingDrivers are the log drivers ecsd implements, the only
 // values ECS_AVAILABLE_LOGGING_DRIVERS may list: json-file (a file per
-// container, as Docker's), awslogs (CloudWatch Logs) and none.
+// container, as Docker's), journald, awslogs (CloudWatch Logs) and none.
 func SupportedLoggingDrivers() []string {
-	return []string{"json-file", "awslogs", "none"}
+	return []string{"json-file", "journald", "awslogs", "none"}
 }
 
 // Default is the configuration with every variable at its default. Region

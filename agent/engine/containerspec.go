@@ -81,6 +81,10 @@ type SpecResult struct {
 	// Warnings name settings that were given but are not supported, and
 	// so were ignored.
 	Warnings []string
+	// LogDriver and LogOptions are the container's logConfiguration
+	// (hostConfig LogConfig); an empty driver means the default.
+	LogDriver  string
+	LogOptions map[string]string
 }
 
 const (
@@ -186,6 +190,13 @@ type dockerHostConfig struct {
 	PidsLimit         *int64
 	Ulimits           []dockerUlimit
 	Devices           []dockerDevice
+	LogConfig         *dockerLogConfig
+}
+
+// dockerLogConfig is the container's logConfiguration as ECS sends it.
+type dockerLogConfig struct {
+	Type   string
+	Config map[string]string
 }
 
 type dockerUlimit struct {
@@ -323,7 +334,11 @@ func (t *translation) run() SpecResult {
 	t.network(&spec, hc)
 	t.unsupportedTyped()
 
-	return SpecResult{Spec: spec, HealthCheck: t.healthCheck(cfg.Healthcheck)}
+	res := SpecResult{Spec: spec, HealthCheck: t.healthCheck(cfg.Healthcheck)}
+	if hc.LogConfig != nil {
+		res.LogDriver, res.LogOptions = hc.LogConfig.Type, hc.LogConfig.Config
+	}
+	return res
 }
 
 // typedConfig builds the Docker documents from the container's typed

@@ -51,7 +51,8 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Output gives each container's stdout and stderr writers; nil discards.
+// Output gives each container's stdout and stderr writers. When set it
+// replaces the containers' log drivers (tests).
 type Output func(taskARN, container string) (stdout, stderr io.Writer)
 
 // Config configures an Engine.
@@ -61,6 +62,11 @@ type Config struct {
 	Log     *slog.Logger
 	Clock   Clock // nil: the system clock
 	Output  Output
+	// LogDrivers are the enabled log drivers (ECS_AVAILABLE_LOGGING_DRIVERS);
+	// nil enables all that runtime/logs has.
+	LogDrivers []string
+	// Credentials gives awslogs the task's execution-role credentials.
+	Credentials Credentials
 	// Network sets up bridge networking and port mappings; nil gives every
 	// container a namespace with only loopback (or the host's, in host mode).
 	Network Network
@@ -114,9 +120,6 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.CleanupWait <= 0 {
 		cfg.CleanupWait = 3 * time.Hour
-	}
-	if cfg.Output == nil {
-		cfg.Output = func(string, string) (io.Writer, io.Writer) { return nil, nil }
 	}
 	return &Engine{
 		cfg: cfg, log: cfg.Log, clock: cfg.Clock,
@@ -233,6 +236,13 @@ func (e *Engine) Tasks() []*task.Task {
 // startWorker runs a worker for t under the engine's context. e.mu is held.
 func (e *Engine) startWorker(t *task.Task) *worker {
 	w := newWorker(e, t)
+	e.runWorker(w)
+	return w
+}
+
+// runWorker runs a prepared worker. e.mu is held.
+func (e *Engine) runWorker(w *worker) {
+	t := w.t
 	e.workers[t.ARN] = w
 	e.wg.Add(1)
 	go func() {
@@ -244,5 +254,4 @@ func (e *Engine) startWorker(t *task.Task) *worker {
 		}
 		e.mu.Unlock()
 	}()
-	return w
 }

@@ -34,12 +34,13 @@ func (e *Engine) recover(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, t := range tasks {
+		reattach := map[string]bool{}
 		for _, c := range t.Containers {
 			if c.RuntimeID == "" {
 				continue
 			}
 			owned[c.RuntimeID] = true
-			e.adopt(ctx, t, c, found)
+			e.adopt(t, c, found, reattach)
 			if c.Known < task.ContainerStopped {
 				live[c.RuntimeID] = true
 			}
@@ -47,8 +48,10 @@ func (e *Engine) recover(ctx context.Context) error {
 		if _, dup := e.workers[t.ARN]; dup {
 			continue
 		}
-		w := e.startWorker(t)
+		w := newWorker(e, t)
+		w.reattach = reattach
 		w.admitted = true
+		e.runWorker(w)
 		if t.Known < task.TaskStopped && t.Desired < task.TaskStopped {
 			e.res.reserveRecovered(t)
 		}
@@ -77,7 +80,7 @@ func (e *Engine) recover(ctx context.Context) error {
 
 // adopt brings one container's known status up to what the runtime says.
 // Known status only moves forward.
-func (e *Engine) adopt(ctx context.Context, t *task.Task, c *task.Container, found map[string]runtime.ContainerInfo) {
+func (e *Engine) adopt(t *task.Task, c *task.Container, found map[string]runtime.ContainerInfo, reattach map[string]bool) {
 	log := e.log.With("task", t.ARN, "container", c.Name)
 	info, ok := found[c.RuntimeID]
 	if !ok {
@@ -88,24 +91,12 @@ func (e *Engine) adopt(ctx context.Context, t *task.Task, c *task.Container, fou
 		}
 		return
 	}
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	switch info.Status {
 	case runtime.StatusRunning:
-		stdout, stderr := e.cfg.Output(t.ARN, c.Name)
-		attached, err := e.cfg.Runtime.Attach(actx, c.RuntimeID, stdout, stderr)
-		if err != nil {
-			log.Error("attach to running container", "error", err)
-			return
-		}
-		info = attached
-		if info.Status == runtime.StatusRunning {
-			c.Known = max(c.Known, task.ContainerRunning)
-			log.Info("re-adopted running container")
-			return
-		}
-	}
-	switch info.Status {
+		// The worker attaches to it (with its log driver) and watches it.
+		c.Known = max(c.Known, task.ContainerRunning)
+		reattach[c.Name] = true
+		log.Info("re-adopting running container")
 	case runtime.StatusStopped:
 		if c.Known < task.ContainerStopped {
 			if c.Known < task.ContainerRunning {
@@ -125,6 +116,30 @@ func (e *Engine) adopt(ctx context.Context, t *task.Task, c *task.Container, fou
 	case runtime.StatusCreated:
 		c.Known = max(c.Known, task.ContainerCreated)
 	}
+}
+
+// reattachAll attaches to the containers recovery found running, so that
+// their output reaches their log drivers again and their exit is seen.
+func (w *worker) reattachAll(ctx context.Context) {
+	for name := range w.reattach {
+		c := w.t.Container(name)
+		stdout, stderr, err := w.output(ctx, c)
+		if err != nil {
+			w.log.Warn("log driver for re-adopted container", "container", name, "error", err)
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		info, err := w.e.cfg.Runtime.Attach(actx, c.RuntimeID, stdout, stderr)
+		cancel()
+		if err != nil {
+			w.log.Error("attach to running container", "container", name, "error", err)
+			continue
+		}
+		if info.Status == runtime.StatusStopped && info.Exit != nil {
+			// It ended between listing and attaching; its waiter reports it.
+			w.log.Info("re-adopted container has exited", "container", name)
+		}
+	}
+	w.reattach = nil
 }
 
 // reserveRecovered accounts a recovered task's resources without refusing

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecsd-project/ecsd/agent/task"
 	"github.com/ecsd-project/ecsd/runtime"
+	"github.com/ecsd-project/ecsd/runtime/logs"
 )
 
 // event is something a worker's helper goroutines report back.
@@ -57,6 +58,10 @@ type worker struct {
 	probes   map[string]context.CancelFunc // running health probes
 	specs    map[string]*SpecResult
 	ips      map[string]string // container name → bridge address, for links
+	loggers  map[string]logs.Logger
+	// reattach lists containers found running at recovery; the worker
+	// attaches to them before it watches them.
+	reattach map[string]bool
 	admitted bool
 	dirty    bool // the task changed since it was last persisted
 	stopTry  map[string]int
@@ -74,6 +79,8 @@ func newWorker(e *Engine, t *task.Task) *worker {
 		probes:   map[string]context.CancelFunc{},
 		specs:    map[string]*SpecResult{},
 		ips:      map[string]string{},
+		loggers:  map[string]logs.Logger{},
+		reattach: map[string]bool{},
 		stopTry:  map[string]int{},
 	}
 }
@@ -122,6 +129,7 @@ func (w *worker) run(ctx context.Context) {
 		w.helpers.Wait()
 	}()
 	w.admit()
+	w.reattachAll(wctx)
 	for _, c := range w.t.Containers {
 		if c.Known == task.ContainerRunning {
 			w.watch(wctx, c)
@@ -288,7 +296,12 @@ func (w *worker) begin(ctx context.Context, s task.Step) {
 		})
 	case task.Start:
 		id := c.RuntimeID
-		stdout, stderr := w.e.cfg.Output(w.t.ARN, c.Name)
+		stdout, stderr, err := w.output(ctx, c)
+		if err != nil {
+			delete(w.inFlight, c.Name)
+			w.fail(c, fmt.Sprintf("%s: log driver: %v", runtime.ErrCannotStart, err))
+			return
+		}
 		w.helper(ctx, func() event {
 			return event{container: c.Name, kind: evStarted, err: w.e.cfg.Runtime.Start(ctx, id, stdout, stderr)}
 		})
@@ -387,6 +400,7 @@ func (w *worker) handle(ctx context.Context, ev event) {
 			return
 		}
 		w.detach(c)
+		w.closeLogs(c)
 		w.edit(func(*task.Task) {
 			code := ev.exit.Code
 			c.ExitCode = &code
@@ -479,7 +493,7 @@ func (w *worker) restart(ctx context.Context, c *task.Container, exit runtime.Ex
 	})
 	w.log.Info("restarting container", "container", c.Name, "exitCode", exit.Code, "restartCount", c.RestartCount)
 	id := c.RuntimeID
-	stdout, stderr := w.e.cfg.Output(w.t.ARN, c.Name)
+	stdout, stderr, _ := w.output(ctx, c) // opened at the first start
 	w.waiting[c.Name] = false
 	w.helper(ctx, func() event {
 		return event{container: c.Name, kind: evRestarted, err: w.e.cfg.Runtime.Start(ctx, id, stdout, stderr)}

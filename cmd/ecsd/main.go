@@ -43,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return registerMain(ctx, args[1:], stdout, stderr)
 	case "run":
 		return runMain(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return logsMain(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configMain(ctx, args[1:], stdout, stderr)
 	default:
@@ -57,6 +59,8 @@ func usage(w io.Writer) {
 
 commands:
   run         run the agent (what the systemd unit starts)
+  logs [--follow] TASK CONTAINER
+              print a container's json-file log
   version     print the version
   register    register this host with an SSM hybrid activation
   config check

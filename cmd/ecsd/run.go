@@ -96,7 +96,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			Runtime: rt, Network: netMgr, Cluster: cfg.Cluster, Region: cfg.Region, DataDir: cfg.DataDir,
 			PullBehavior: pull, PullUpfront: cfg.PullDependentContainersUpfront,
 			StopTimeout: cfg.ContainerStopTimeout, CleanupWait: cfg.TaskCleanupWait,
-			TaskCgroups: cfg.EnableTaskCPUMemLimit,
+			TaskCgroups: cfg.EnableTaskCPUMemLimit, LogDrivers: cfg.AvailableLoggingDrivers,
 			ImageCleanup: engine.ImageCleanup{Disabled: cfg.ImageCleanupDisabled, Interval: cfg.ImageCleanupInterval,
 				MinimumAge: cfg.ImageMinimumCleanupAge, PerCycle: cfg.NumImagesDeletePerCycle, Exclude: cfg.ImageCleanupExclude},
 		},
