@@ -439,7 +439,7 @@ var rejected = []struct {
 	{"ECS_INSTANCE_ATTRIBUTES", `{"bad name":"x","ok":" lead","n":""}`, `attribute name "bad name": want 1 to 128`},
 	{"ECS_CONTAINER_INSTANCE_TAGS", `["a"]`, "want a JSON object of strings"},
 	{"ECS_CONTAINER_INSTANCE_TAGS", `{"aws:owner":"x","k":"semi;colon"}`, `tag key "aws:owner": the aws: prefix is reserved; tag "k" value "semi;colon": want at most 256`},
-	{"ECS_AVAILABLE_LOGGING_DRIVERS", `["json-file","syslog","gelf"]`, `ecsd does not implement "syslog", "gelf"; want any of ["json-file" "awslogs" "none"]`},
+	{"ECS_AVAILABLE_LOGGING_DRIVERS", `["json-file","syslog","gelf"]`, `ecsd does not implement "syslog", "gelf"; want any of ["json-file" "journald" "awslogs" "none"]`},
 	{"ECS_AVAILABLE_LOGGING_DRIVERS", `json-file`, "want a JSON array of strings"},
 	{"ECS_CONTAINER_STOP_TIMEOUT", "500ms", "want a Go duration such as 30s, at least 1s"},
 	{"ECS_CONTAINER_STOP_TIMEOUT", "30", "want a Go duration such as 30s, at least 1s"},
