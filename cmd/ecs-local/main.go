@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ecsd-project/ecsd/controlplane"
-	"github.com/ecsd-project/ecsd/controlplane/auth"
 	"github.com/ecsd-project/ecsd/internal/version"
 )
 
@@ -90,18 +89,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	endpoint := "http://" + ln.Addr().String()
-	keyring := auth.NewKeyring(time.Now)
-	cp, err := controlplane.New(controlplane.Config{
+	cp, err := controlplane.NewLocal(controlplane.Config{
 		DataDir:   f.dataDir,
 		Region:    f.region,
 		AccountID: f.accountID,
 		Log:       log.With("component", "controlplane"),
-		Keyring:   keyring,
 		Endpoint:  endpoint,
-		// The ACS websocket server and the SSM API plug in here.
-		Dispatcher: nil,
-		ACS:        nil,
-		SSM:        nil,
 	})
 	if err != nil {
 		ln.Close()
