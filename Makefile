@@ -50,9 +50,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfigFile -fuzztime 60s ./agent/config/
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 60s ./ssm/
 
+# make demo KEEP=1 leaves ecs-local and ecsd running afterwards.
 demo: deps build
-	@echo "make demo: ecs-local (the local control plane) is not built yet; see README.md."
-	@echo "For now: 'make test' exercises ecsd's container runtime against a private containerd."
+	./scripts/demo.sh $(if $(KEEP),--keep)
 
 clean:
 	rm -rf bin

@@ -117,6 +117,12 @@ func Images(t testing.TB) *ImageSet {
 	return set
 }
 
+// BuildImages builds the same images into dir without a test, for the
+// demo (internal/demo/mkimage).
+func BuildImages(ctx context.Context, dir string) (*ImageSet, error) {
+	return buildImages(ctx, dir)
+}
+
 // imageEpoch is the time stamp of every file and image, so builds are
 // reproducible and digests stable.
 var imageEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
