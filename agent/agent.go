@@ -76,6 +76,10 @@ func Run(ctx context.Context, cfg Config) error {
 	ecfg := cfg.Engine
 	ecfg.Store = notifyingStore{Store: cfg.Store, poke: rep.Poke}
 	ecfg.Log = log.With("component", "engine")
+	if movedTo, damaged := cfg.Store.Recovered(); damaged {
+		log.Error("the state database was damaged and moved aside; rebuilding tasks from containerd", "movedTo", movedTo)
+		ecfg.RebuildFromLabels = true
+	}
 	if ecfg.Credentials == nil && cfg.Creds != nil {
 		ecfg.Credentials = execCredentials{cfg.Creds}
 	}

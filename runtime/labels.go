@@ -11,6 +11,9 @@ const (
 	LabelTaskVersion   = "com.amazonaws.ecs.task-definition-version"
 	LabelCluster       = "com.amazonaws.ecs.cluster"
 	LabelManagedBy     = "io.ecsd.managed"
+	// LabelEssential records the container's essential flag, so that a
+	// task rebuilt from labels (after its state was lost) keeps it.
+	LabelEssential = "io.ecsd.essential"
 )
 
 // Labels the runtime keeps for itself.

@@ -206,6 +206,8 @@ func TestSpecEffectsInsideContainer(t *testing.T) {
 			script: "cat " + cgFile("pids/pids.max", "pids.max"), want: []string{"42"}},
 		{name: "swappiness", spec: runtime.ContainerSpec{MemoryLimit: 64 << 20, Swappiness: &swappiness},
 			script: "cat " + cgFile("memory/memory.swappiness", "memory.swap.max") + " || true", want: []string{map[bool]string{false: "17", true: ""}[cgroupV2()]}},
+		{name: "max swap", spec: runtime.ContainerSpec{MemoryLimit: 64 << 20, MemorySwap: 96 << 20},
+			script: "cat " + cgFile("memory/memory.memsw.limit_in_bytes", "memory.swap.max"), want: []string{map[bool]string{false: strconv.Itoa(96 << 20), true: strconv.Itoa(32 << 20)}[cgroupV2()]}},
 		{name: "ulimits", spec: runtime.ContainerSpec{Ulimits: []runtime.Ulimit{{Name: "nofile", Soft: 1000, Hard: 2000}}},
 			script: "ulimit -n; ulimit -Hn", want: []string{"1000\n2000"}},
 		{name: "cap drop", spec: runtime.ContainerSpec{CapDrop: []string{"CHOWN"}}, script: "chown 1000 /tmp && echo chowned || echo denied",

@@ -91,6 +91,10 @@ type Config struct {
 	ImageCleanup ImageCleanup
 	// Env is injected into every container.
 	Env map[string]string
+	// RebuildFromLabels adopts containers that no stored task knows as
+	// tasks rebuilt from their labels, instead of removing them as orphans:
+	// for a start after the store was found damaged and replaced.
+	RebuildFromLabels bool
 }
 
 // Engine runs tasks: one worker goroutine per task.

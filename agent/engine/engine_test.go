@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -72,6 +73,9 @@ func (h *harness) start() {
 	h.store = st
 	cfg := h.cfg
 	cfg.Store = st
+	if _, damaged := st.Recovered(); damaged {
+		cfg.RebuildFromLabels = true // as agent.Run does
+	}
 	h.eng = engine.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -184,6 +188,21 @@ func (h *harness) settledOutbox(arn string) []task.StateChange {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// settledOutboxFor waits until a change with the status is queued.
+func (h *harness) settledOutboxFor(arn string, s task.TaskStatus) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ch := range h.outbox(arn) {
+			if ch.Status == s {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.t.Fatalf("no %s change queued for %s", s, arn)
 }
 
 func sh(name, script string) acs.Container {
@@ -427,4 +446,69 @@ func TestCleanupAfterDelivery(t *testing.T) {
 	if _, err := h.store.Task(arn); err == nil {
 		t.Error("task still in the store")
 	}
+}
+
+// TestRebuildAfterDamagedStore: the state database is destroyed while a
+// task runs; the next start moves it aside, rebuilds the task from its
+// container's labels instead of removing the container as an orphan, and
+// the task can still be stopped and reported.
+func TestRebuildAfterDamagedStore(t *testing.T) {
+	h := newHarness(t, nil)
+	side := sh("side", "exit 0")
+	side.Essential = ptr(false)
+	arn := h.run(sh("main", "trap 'exit 143' TERM; while true; do sleep 0.1; done"), side)
+	h.await(arn, "running with side exited", func(tk *task.Task) bool {
+		return tk.Container("main").Known == task.ContainerRunning && tk.Container("side").Known == task.ContainerStopped
+	})
+	h.settledOutboxFor(arn, task.TaskRunning)
+	h.stop()
+	if err := os.WriteFile(h.dir+"/ecsd.db", bytes.Repeat([]byte("garbage!"), 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if _, damaged := h.store.Recovered(); !damaged {
+		t.Fatal("store did not report the damage")
+	}
+	tk := h.awaitStatus(arn, task.TaskRunning)
+	if tk.Container("main").Known != task.ContainerRunning || tk.Container("side").Known != task.ContainerStopped {
+		t.Fatalf("rebuilt task: main %s side %s", tk.Container("main").Known, tk.Container("side").Known)
+	}
+	// The non-essential container's exit did not stop the rebuilt task.
+	if tk.Desired != task.TaskRunning {
+		t.Errorf("rebuilt task wants %s", tk.Desired)
+	}
+	h.eng.StopTask(arn)
+	tk = h.awaitStatus(arn, task.TaskStopped)
+	if *tk.Container("main").ExitCode != 143 {
+		t.Errorf("exit %d", *tk.Container("main").ExitCode)
+	}
+	if changes := h.settledOutbox(arn); changes[len(changes)-1].Status != task.TaskStopped {
+		t.Errorf("STOPPED not queued: %+v", changes)
+	}
+}
+
+// TestImageCleanup: unused images older than the minimum age go, up to
+// the per-cycle count; images a task uses stay, whatever the pull
+// behaviour (here prefer-cached).
+func TestImageCleanup(t *testing.T) {
+	h := newHarness(t, func(_ *harness, c *engine.Config) {
+		c.ImageCleanup = engine.ImageCleanup{Disabled: true, MinimumAge: time.Nanosecond, PerCycle: 2}
+	})
+	arn := h.run(sh("main", "trap 'exit 0' TERM; sleep 60 & wait"))
+	h.awaitStatus(arn, task.TaskRunning)
+	ctx := context.Background()
+	n, err := h.eng.CollectImages(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("first cycle removed %d (%v), want 2", n, err)
+	}
+	n, err = h.eng.CollectImages(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("second cycle removed %d (%v), want the last unused one", n, err)
+	}
+	imgs, err := h.rt.ListImages(ctx)
+	if err != nil || len(imgs) != 1 || imgs[0].Ref != h.images.Ref("shell") {
+		t.Fatalf("left %+v, want only the image in use", imgs)
+	}
+	h.eng.StopTask(arn)
+	h.awaitStatus(arn, task.TaskStopped)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecsd-project/ecsd/agent/task"
 	"github.com/ecsd-project/ecsd/runtime"
+	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
 // recover is the normal start path: it reads the persisted tasks, matches
@@ -24,6 +25,16 @@ func (e *Engine) recover(ctx context.Context) error {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
+	}
+	if e.cfg.RebuildFromLabels {
+		rebuilt := rebuildTasks(tasks, list)
+		if len(rebuilt) > 0 {
+			e.log.Error("state was lost: tasks rebuilt from container labels", "tasks", len(rebuilt))
+			if err := e.cfg.Store.AcceptTasks(rebuilt); err != nil {
+				return fmt.Errorf("store rebuilt tasks: %w", err)
+			}
+			tasks = append(tasks, rebuilt...)
+		}
 	}
 	found := map[string]runtime.ContainerInfo{}
 	for _, info := range list {
@@ -154,4 +165,38 @@ func (r *resources) reserveRecovered(t *task.Task) {
 	r.tasks[t.ARN] = n
 	r.used.CPU += n.CPU
 	r.used.MemoryMiB += n.MemoryMiB
+}
+
+// rebuildTasks makes tasks for containers that carry a task ARN label but
+// belong to no known task, from what their labels say. The task definition
+// itself is gone; ACS's next task manifest settles what should run.
+func rebuildTasks(known []*task.Task, list []runtime.ContainerInfo) []*task.Task {
+	have := map[string]bool{}
+	for _, t := range known {
+		have[t.ARN] = true
+	}
+	byARN := map[string]*task.Task{}
+	var out []*task.Task
+	for _, info := range list {
+		l := info.Labels
+		arn, name := l[runtime.LabelTaskARN], l[runtime.LabelContainerName]
+		if arn == "" || name == "" || have[arn] {
+			continue
+		}
+		t := byARN[arn]
+		if t == nil {
+			t = &task.Task{ARN: arn, Cluster: l[runtime.LabelCluster], Family: l[runtime.LabelTaskFamily],
+				Version: l[runtime.LabelTaskVersion], Desired: task.TaskRunning}
+			t.Def = acs.Task{ARN: arn, Family: t.Family, Version: t.Version, DesiredStatus: acs.DesiredStatusRunning}
+			byARN[arn] = t
+			out = append(out, t)
+		}
+		essential := l[runtime.LabelEssential] != "false"
+		t.Containers = append(t.Containers, &task.Container{
+			Name: name, RuntimeID: info.ID, Desired: task.ContainerRunning, Known: task.ContainerCreated,
+			Health: task.HealthUnknown,
+			Def:    acs.Container{Name: name, Image: info.Image, Essential: &essential},
+		})
+	}
+	return out
 }

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/ecsd-project/ecsd/agent/task"
 	"github.com/ecsd-project/ecsd/runtime"
@@ -20,6 +22,11 @@ func (w *worker) spec(ctx context.Context, c *task.Container) (runtime.Container
 		return runtime.ContainerSpec{}, err
 	}
 	spec := res.Spec
+	spec.Labels = maps.Clone(spec.Labels)
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
+	spec.Labels[runtime.LabelEssential] = strconv.FormatBool(c.Essential())
 	netns, err := w.attach(ctx, c, spec.ID)
 	if err != nil {
 		return runtime.ContainerSpec{}, fmt.Errorf("ContainerNetworkingError: %w", err)
