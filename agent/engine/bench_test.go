@@ -104,7 +104,7 @@ func BenchmarkBurst100(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out, err := exec.Command("ctr", "--address", ctd.Address, "-n", "ctrbench", "run", "-d", ref,
+				out, err := exec.Command("ctr", "--address", ctd.Address, "-n", rt.Namespace(), "run", "-d", ref,
 					fmt.Sprintf("ctr-%d-%d", i, j), "sleep", "3600").CombinedOutput()
 				if err != nil {
 					errs <- fmt.Errorf("ctr run -d: %v: %s", err, out)
@@ -118,9 +118,9 @@ func BenchmarkBurst100(b *testing.B) {
 			b.Fatal(err)
 		}
 		exec.Command("sh", "-c", fmt.Sprintf(
-			"for t in $(ctr --address %[1]s -n ctrbench t ls -q); do ctr --address %[1]s -n ctrbench t kill -s KILL $t; done; sleep 1; "+
-				"for t in $(ctr --address %[1]s -n ctrbench t ls -q); do ctr --address %[1]s -n ctrbench t rm -f $t; done; "+
-				"ctr --address %[1]s -n ctrbench c rm $(ctr --address %[1]s -n ctrbench c ls -q)", ctd.Address)).Run()
+			"for t in $(ctr --address %[1]s -n %[2]s t ls -q | grep ^ctr-); do ctr --address %[1]s -n %[2]s t kill -s KILL $t; done; sleep 1; "+
+				"for t in $(ctr --address %[1]s -n %[2]s t ls -q | grep ^ctr-); do ctr --address %[1]s -n %[2]s t rm -f $t; done; "+
+				"ctr --address %[1]s -n %[2]s c rm $(ctr --address %[1]s -n %[2]s c ls -q | grep ^ctr-)", ctd.Address, rt.Namespace())).Run()
 	}
 	me, mc := median(engineTimes), median(ctrTimes)
 	ratio := float64(me) / float64(mc)
