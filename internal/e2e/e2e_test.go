@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -48,6 +49,29 @@ type world struct {
 	ssmRoot  string
 	stopEcsd func()
 	arn      string // the container instance
+	cpDir    string // ecs-local's data directory
+	cpStop   func() // stops ecs-local
+}
+
+// startECSLocal serves ecs-local on ln and runs its reconcile loop until
+// cpStop.
+func (w *world) startECSLocal(local *controlplane.Local, ln net.Listener) {
+	w.local = local
+	w.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: local}}
+	w.srv.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { local.Run(ctx); close(done) }()
+	var once sync.Once
+	w.cpStop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			w.srv.CloseClientConnections()
+			w.srv.Close()
+			local.Close()
+		})
+	}
 }
 
 func newWorld(t *testing.T) *world {
@@ -57,22 +81,18 @@ func newWorld(t *testing.T) *world {
 	w.refs = reg.Push(t, testenv.Images(t))
 
 	cpDir := t.TempDir()
+	w.cpDir = cpDir
 	local, err := controlplane.NewLocal(controlplane.Config{DataDir: cpDir, Region: region, Log: testLog(t).With("side", "ecs-local"),
 		ReconcileInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.local = local
-	w.srv = httptest.NewServer(local)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { local.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		w.srv.Close()
-		local.Close()
-	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.startECSLocal(local, ln)
+	t.Cleanup(func() { w.cpStop() })
 
 	// The operator's clients use the admin credentials ecs-local wrote.
 	ac, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(region),
