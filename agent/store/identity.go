@@ -243,3 +243,19 @@ func syncDir(dir string) error {
 	}
 	return d.Close()
 }
+
+// ClearIdentity forgets the identity: it is deleted from the store, then
+// IdentityFile is removed, so that the next start registers a new container
+// instance. Tasks and the outbox are kept.
+func (s *Store) ClearIdentity() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Delete(keyIdentity)
+	})
+	if err != nil {
+		return fmt.Errorf("clear identity: %w", err)
+	}
+	if err := os.Remove(s.identityPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clear identity: %w", err)
+	}
+	return syncDir(filepath.Dir(s.identityPath()))
+}

@@ -339,3 +339,29 @@ func TestIdentityFileFollowsStore(t *testing.T) {
 		t.Error("no warning about the unused identity file")
 	}
 }
+
+// TestClearIdentity: the identity leaves the store and its file; tasks stay.
+func TestClearIdentity(t *testing.T) {
+	s := openTemp(t)
+	if err := s.SetIdentity(testIdentity); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTask(newTask(t, "arn:task/a", "web")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClearIdentity(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Identity(); ok || err != nil {
+		t.Errorf("identity after ClearIdentity: %v %v", ok, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.Path()), IdentityFile)); !os.IsNotExist(err) {
+		t.Errorf("identity file after ClearIdentity: %v", err)
+	}
+	if ts, err := s.Tasks(); err != nil || len(ts) != 1 {
+		t.Errorf("tasks after ClearIdentity: %d %v", len(ts), err)
+	}
+	if err := s.ClearIdentity(); err != nil {
+		t.Errorf("second ClearIdentity: %v", err)
+	}
+}

@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "register":
 		return registerMain(ctx, args[1:], stdout, stderr)
+	case "deregister":
+		return deregisterMain(ctx, args[1:], stdout, stderr)
 	case "run":
 		return runMain(ctx, args[1:], stdout, stderr)
 	case "logs":
@@ -63,6 +65,8 @@ commands:
               print a container's json-file log
   version     print the version
   register    register this host with an SSM hybrid activation
+  deregister [--keep-tasks] [--force]
+              deregister this host from ECS and SSM and remove its identity
   config check
               print the effective configuration and where each value came from`)
 }

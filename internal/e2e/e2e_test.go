@@ -38,7 +38,7 @@ const region = "us-east-1"
 // world is ecs-local in-process, a private containerd with a registry,
 // and an ecsd registered through an SSM activation.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	local    *controlplane.Local
 	ecs      *ecs.Client // the operator's, with ecs-local's admin credentials
@@ -74,7 +74,7 @@ func (w *world) startECSLocal(local *controlplane.Local, ln net.Listener) {
 	}
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, ctd: testenv.Containerd(t), agentDir: t.TempDir(), ssmRoot: t.TempDir()}
 	reg := testenv.Registry(t, testenv.RegistryOptions{})
@@ -349,7 +349,7 @@ func hasAttribute(attrs []ecstypes.Attribute, name string) bool {
 	return false
 }
 
-func httpGet(t *testing.T, url string) string {
+func httpGet(t testing.TB, url string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -366,11 +366,11 @@ func httpGet(t *testing.T, url string) string {
 	}
 }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
