@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -128,5 +127,3 @@ func (r *Runtime) ServerVersion(ctx context.Context) (string, error) {
 	}
 	return v.Version, nil
 }
-
-var errClosed = errors.New("runtime closed")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,8 +75,4 @@ func (w *worker) closeLogs(c *task.Container) {
 	}()
 }
 
-var errNoExecutionCredentials = errorString("the task's execution role credentials have not arrived")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errNoExecutionCredentials = errors.New("the task's execution role credentials have not arrived")
