@@ -39,3 +39,13 @@ func errServiceNotFound() *apiError {
 func errServiceNotActive() *apiError {
 	return apiErr(ecs.ErrServiceNotActiveException, "Service was not ACTIVE.")
 }
+
+// missing is the Describe* failure for a reference that names nothing: a
+// full ARN is reported as given, a short id as the ARN it would have.
+func missing(ref string, arnOf func(id string) string) ecs.Failure {
+	arn := ref
+	if _, _, ok := resource(ref); !ok {
+		arn = arnOf(ref)
+	}
+	return ecs.Failure{ARN: arn, Reason: ecs.ReasonMissing}
+}

@@ -217,11 +217,7 @@ func (cp *ControlPlane) describeContainerInstances(ctx context.Context, in *ecs.
 		for _, ref := range in.ContainerInstances {
 			rec, err := cp.resolveInstance(st, c.ClusterName, ref)
 			if errors.Is(err, errNotFound) {
-				arn := ref
-				if _, _, ok := resource(ref); !ok {
-					arn = cp.instanceARN(c.ClusterName, ref)
-				}
-				out.Failures = append(out.Failures, ecs.Failure{ARN: arn, Reason: ecs.ReasonMissing})
+				out.Failures = append(out.Failures, missing(ref, func(id string) string { return cp.instanceARN(c.ClusterName, id) }))
 				continue
 			}
 			if err != nil {

@@ -394,11 +394,7 @@ func (cp *ControlPlane) describeServices(ctx context.Context, in *ecs.DescribeSe
 		for _, ref := range in.Services {
 			svc, err := resolveService(st, c.ClusterName, ref)
 			if errors.Is(err, errNotFound) {
-				arn := ref
-				if _, _, ok := resource(ref); !ok {
-					arn = cp.serviceARN(c.ClusterName, ref)
-				}
-				out.Failures = append(out.Failures, ecs.Failure{ARN: arn, Reason: ecs.ReasonMissing})
+				out.Failures = append(out.Failures, missing(ref, func(id string) string { return cp.serviceARN(c.ClusterName, id) }))
 				continue
 			}
 			if err != nil {

@@ -449,11 +449,7 @@ func (cp *ControlPlane) describeTasks(ctx context.Context, in *ecs.DescribeTasks
 		for _, ref := range in.Tasks {
 			t, err := resolveTask(st, c.ClusterName, ref)
 			if errors.Is(err, errNotFound) {
-				arn := ref
-				if _, _, ok := resource(ref); !ok {
-					arn = cp.taskARN(c.ClusterName, ref)
-				}
-				out.Failures = append(out.Failures, ecs.Failure{ARN: arn, Reason: ecs.ReasonMissing})
+				out.Failures = append(out.Failures, missing(ref, func(id string) string { return cp.taskARN(c.ClusterName, id) }))
 				continue
 			}
 			if err != nil {
