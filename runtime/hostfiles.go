@@ -21,14 +21,7 @@ func writeHostFiles(dir string, spec ContainerSpec) (hostFiles, error) {
 		resolv:   filepath.Join(dir, "resolv.conf"),
 		hostname: filepath.Join(dir, "hostname"),
 	}
-	hostname := spec.Hostname
-	if hostname == "" {
-		if spec.HostNetwork {
-			hostname, _ = os.Hostname()
-		} else {
-			hostname = shortID(spec.ID)
-		}
-	}
+	hostname := specHostname(spec)
 	var hosts bytes.Buffer
 	if spec.HostNetwork {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
