@@ -51,6 +51,9 @@ type world struct {
 	arn      string // the container instance
 	cpDir    string // ecs-local's data directory
 	cpStop   func() // stops ecs-local
+	// tuneAgent, if set, adjusts the agent.Config startEcsd builds (tests
+	// shorten timers with it).
+	tuneAgent func(*agent.Config)
 }
 
 // startECSLocal serves ecs-local on ln and runs its reconcile loop until
@@ -161,7 +164,7 @@ func (w *world) startEcsd(cluster string) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errc <- agent.Run(ctx, agent.Config{
+		cfg := agent.Config{
 			Engine: engine.Config{Runtime: rt, Network: netMgr, Cluster: cluster, Region: region, DataDir: w.agentDir,
 				PullBehavior: runtime.PullDefault, StopTimeout: 5 * time.Second, CleanupWait: time.Hour,
 				ImageCleanup: engine.ImageCleanup{Disabled: true}},
@@ -170,7 +173,11 @@ func (w *world) startEcsd(cluster string) {
 			Cluster:  cluster, Region: region, AgentVersion: "0.0.0-e2e",
 			Log:   testLog(t).With("side", "ecsd"),
 			Ready: func(arn string) { ready <- arn },
-		})
+		}
+		if w.tuneAgent != nil {
+			w.tuneAgent(&cfg)
+		}
+		errc <- agent.Run(ctx, cfg)
 	}()
 	select {
 	case w.arn = <-ready:
