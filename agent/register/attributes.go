@@ -1,6 +1,8 @@
 package register
 
 import (
+	"bufio"
+	"os"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -53,6 +55,11 @@ func Attributes(cfg Config, first bool) []types.Attribute {
 	}
 	value("ecs.os-type", "linux")
 	value("ecs.os-family", "LINUX")
+	detailed := cfg.DetailedOSFamily
+	if detailed == "" {
+		detailed = detailedOSFamily("/etc/os-release")
+	}
+	value("ecs.os-type-detailed", detailed)
 	value("ecs.cpu-architecture", cpuArchitecture(goruntime.GOARCH))
 	return out
 }
@@ -73,4 +80,37 @@ func cpuArchitecture(goarch string) string {
 		return "i386"
 	}
 	return strings.ToLower(goarch)
+}
+
+// detailedOSFamily is what ecs-init puts in ECS_DETAILED_OS_FAMILY: the
+// distribution's ID and VERSION_ID from os-release, such as debian_12, or
+// LINUX when they cannot be read.
+func detailedOSFamily(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "LINUX"
+	}
+	defer f.Close()
+	var id, version string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(v, `"'`)
+		switch k {
+		case "ID":
+			id = v
+		case "VERSION_ID":
+			version = v
+		}
+	}
+	if id == "" {
+		return "LINUX"
+	}
+	if version == "" {
+		return id
+	}
+	return id + "_" + version
 }

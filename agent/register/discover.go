@@ -44,7 +44,7 @@ func (d *Discoverer) Discover(ctx context.Context, containerInstanceARN string) 
 	out, err := d.ECS.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{
 		Cluster:           aws.String(d.Cluster),
 		ContainerInstance: aws.String(containerInstanceARN),
-	})
+	}, withZoneID())
 	if err != nil {
 		if !d.fetched.IsZero() {
 			return d.merge(d.cached), nil

@@ -39,6 +39,9 @@ type Config struct {
 	ReservedPortsUDP   []int
 	LoggingDrivers     []string
 	TaskCPUMemLimit    bool
+	// DetailedOSFamily is the ecs.os-type-detailed attribute
+	// (ECS_DETAILED_OS_FAMILY); empty means from /etc/os-release.
+	DetailedOSFamily string
 	// MemTotalMiB and CPUs override what /proc says (tests).
 	MemTotalMiB int64
 	CPUs        int
@@ -86,7 +89,7 @@ func Register(ctx context.Context, cfg Config, arn string) (string, error) {
 	backoff := 3 * time.Second
 	createdCluster := false
 	for {
-		out, err := cfg.ECS.RegisterContainerInstance(ctx, in)
+		out, err := cfg.ECS.RegisterContainerInstance(ctx, in, withClientToken())
 		if err == nil {
 			if out.ContainerInstance == nil || aws.ToString(out.ContainerInstance.ContainerInstanceArn) == "" {
 				return "", errors.New("RegisterContainerInstance returned no container instance ARN")
