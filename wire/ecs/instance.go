@@ -79,6 +79,9 @@ type RegisterContainerInstanceRequest struct {
 	Attributes                        []Attribute      `json:"attributes,omitempty"`
 	PlatformDevices                   []PlatformDevice `json:"platformDevices,omitempty"`
 	Tags                              []Tag            `json:"tags,omitempty"`
+	// ClientToken is the ECS agent's idempotency token, one per call
+	// (a member of the agent's model, not of the public SDK's).
+	ClientToken string `json:"clientToken,omitempty"`
 }
 
 // RegisterContainerInstanceResponse returns the container instance.
@@ -157,6 +160,9 @@ type PutAttributesResponse struct {
 type DiscoverPollEndpointRequest struct {
 	ContainerInstance string `json:"containerInstance,omitempty"`
 	Cluster           string `json:"cluster,omitempty"`
+	// ZoneID is sent, empty, by the ECS agent (its model's member); an
+	// availability zone only when asking for the system-logs endpoint.
+	ZoneID string `json:"zoneId,omitempty"`
 }
 
 // DiscoverPollEndpointResponse gives the ACS (Endpoint), TCS
