@@ -62,6 +62,11 @@ func (cp *ControlPlane) registerContainerInstance(ctx context.Context, in *ecs.R
 				return clientErr("The referenced container instance %s is inactive (deregistered).", in.ContainerInstanceARN)
 			}
 		}
+		if rec == nil && in.ContainerInstanceARN == "" && in.ClientToken != "" {
+			if rec, err = sameToken(st, c.ClusterName, who, in.ClientToken); err != nil {
+				return err
+			}
+		}
 		if rec == nil {
 			arn := in.ContainerInstanceARN
 			if arn == "" {
@@ -72,6 +77,9 @@ func (cp *ControlPlane) registerContainerInstance(ctx context.Context, in *ecs.R
 				Status:               ecs.StatusActive,
 				RegisteredAt:         ecs.At(st.now),
 			}}
+			if in.ContainerInstanceARN == "" {
+				rec.ClientToken = in.ClientToken
+			}
 		}
 		rec.Principal = who
 		if id := managedInstanceID(who); id != "" {
@@ -392,4 +400,20 @@ func (cp *ControlPlane) discoverPollEndpoint(ctx context.Context, in *ecs.Discov
 		out.TelemetryEndpoint = base
 	}
 	return out, nil
+}
+
+// sameToken finds the active instance that principal registered in the
+// cluster with this client token, if any: the caller is retrying a call
+// whose answer it lost.
+func sameToken(st *state, cluster, principal, token string) (*instanceRecord, error) {
+	all, err := st.instances(cluster)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range all {
+		if i.ClientToken == token && i.Principal == principal && i.Instance.Status != ecs.StatusInactive {
+			return i, nil
+		}
+	}
+	return nil, nil
 }

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	wire "github.com/ecsd-project/ecsd/wire/ecs"
 )
 
 var instanceARNPattern = regexp.MustCompile(`^arn:aws:ecs:us-east-1:000000000000:container-instance/prod/[0-9a-f]{32}$`)
@@ -167,5 +170,32 @@ func TestDiscoverPollEndpoint(t *testing.T) {
 	ok(t, err)
 	if aws.ToString(out.Endpoint) != "https://acs.example/" || aws.ToString(out.TelemetryEndpoint) != "https://tcs.example/" {
 		t.Errorf("configured endpoints: %+v", out)
+	}
+}
+
+// TestRegisterClientTokenIsIdempotent: a first registration retried with
+// the same client token (the agent lost the answer) gets the same
+// instance; another token, or another principal, gets a new one.
+func TestRegisterClientTokenIsIdempotent(t *testing.T) {
+	h := newHarness(t)
+	h.createCluster("prod")
+	register := func(who, token string) string {
+		t.Helper()
+		ctx := context.WithValue(ctx, principalKey{}, who)
+		out, err := h.cp.registerContainerInstance(ctx, &wire.RegisterContainerInstanceRequest{Cluster: "prod",
+			TotalResources: []wire.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 512}},
+			ClientToken:    token})
+		ok(t, err)
+		return out.ContainerInstance.ContainerInstanceARN
+	}
+	a := register("arn:aws:sts::000000000000:assumed-role/r/mi-1", "tok-1")
+	if again := register("arn:aws:sts::000000000000:assumed-role/r/mi-1", "tok-1"); again != a {
+		t.Errorf("retry with the same token registered a new instance: %s, then %s", a, again)
+	}
+	if b := register("arn:aws:sts::000000000000:assumed-role/r/mi-1", "tok-2"); b == a {
+		t.Error("a new token got the old instance")
+	}
+	if c := register("arn:aws:sts::000000000000:assumed-role/r/mi-2", "tok-1"); c == a {
+		t.Error("another principal's token reuse got the old instance")
 	}
 }

@@ -95,6 +95,9 @@ type instanceRecord struct {
 	Cluster  string
 	// Principal registered the instance.
 	Principal string `json:",omitempty"`
+	// ClientToken is the first registration's idempotency token: a retry
+	// of that call gets the same instance back.
+	ClientToken string `json:",omitempty"`
 }
 
 func (i *instanceRecord) id() string {
