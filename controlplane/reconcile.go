@@ -260,9 +260,11 @@ func (cp *ControlPlane) reconcileService(st *state, svc *serviceRecord) error {
 			remaining = append(remaining, t)
 		}
 	}
-	// Scale out.
+	// Scale out. maximumPercent bounds the tasks in PENDING or RUNNING,
+	// those being stopped included: with 100% a drained or replaced task
+	// must have stopped before its replacement starts.
 	need := desired - len(current)
-	if room := maxTotal - len(current) - len(remaining); need > room {
+	if room := maxTotal - holdingCount(tasks, s.ServiceName); need > room {
 		need = room
 	}
 	var started []string
@@ -392,10 +394,17 @@ func countFailure(st *state, t *taskRecord) error {
 
 // anyHolding reports whether a task of the service has not stopped yet.
 func anyHolding(tasks []*taskRecord, service string) bool {
+	return holdingCount(tasks, service) > 0
+}
+
+// holdingCount is how many tasks of the service have not stopped yet
+// (PENDING or RUNNING, whether wanted running or being stopped).
+func holdingCount(tasks []*taskRecord, service string) int {
+	n := 0
 	for _, t := range tasks {
 		if t.Service == service && t.holding() {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }

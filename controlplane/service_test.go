@@ -284,3 +284,81 @@ func TestDaemonService(t *testing.T) {
 		t.Errorf("desired %d", svc.DesiredCount)
 	}
 }
+
+// TestDrainingWithinDeploymentConfiguration: with minimumHealthyPercent 50
+// and maximumPercent 100 the scheduler may stop the task on a draining
+// instance first, but starts its replacement only once it has stopped
+// (tasks being stopped count toward maximumPercent); a PENDING task on a
+// draining instance is stopped at once.
+func TestDrainingWithinDeploymentConfiguration(t *testing.T) {
+	h := newHarness(t)
+	h.createCluster("c")
+	a := h.registerInstance("c", 2048, 2048, nil)
+	b := h.registerInstance("c", 2048, 2048, nil)
+	h.registerTaskDef("web", 128)
+	_, err := h.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2),
+		DeploymentConfiguration: &types.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(50), MaximumPercent: aws.Int32(100)}})
+	ok(t, err)
+	h.runAll("c")
+	var onA string
+	for _, task := range h.serviceTasks("c", "web") {
+		if aws.ToString(task.ContainerInstanceArn) == a {
+			onA = aws.ToString(task.TaskArn)
+		}
+	}
+	if onA == "" {
+		t.Fatal("no service task on instance a")
+	}
+
+	_, err = h.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String("c"),
+		ContainerInstances: []string{a}, Status: types.ContainerInstanceStatusDraining})
+	ok(t, err)
+	sentA := h.disp.take(a)
+	if len(sentA) != 1 || sentA[0].ARN != onA || sentA[0].DesiredStatus != "STOPPED" {
+		t.Fatalf("task on the draining instance: %+v", sentA)
+	}
+	if sentB := h.disp.take(b); len(sentB) != 0 {
+		t.Fatalf("a replacement started while the drained task still runs (maximumPercent 100): %+v", sentB)
+	}
+	// A reconcile round changes nothing while the task is stopping.
+	ok(t, h.cp.Reconcile(ctx))
+	if sentB := h.disp.take(b); len(sentB) != 0 {
+		t.Fatalf("a replacement started on a reconcile round while the drained task still runs: %+v", sentB)
+	}
+	if svc := h.describeService("c", "web"); svc.RunningCount != 1 {
+		t.Errorf("running %d while draining, want 1 (minimumHealthyPercent 50)", svc.RunningCount)
+	}
+
+	h.report("c", onA, "STOPPED")
+	sentB := h.disp.take(b)
+	if len(sentB) != 1 || sentB[0].DesiredStatus != "RUNNING" {
+		t.Fatalf("replacement on b after the drained task stopped: %+v", sentB)
+	}
+	if tk := h.describeTask("c", onA); tk.StopCode != types.TaskStopCodeServiceSchedulerInitiated ||
+		!strings.Contains(aws.ToString(tk.StoppedReason), "drained") {
+		t.Errorf("drained task: stop code %s, reason %q", tk.StopCode, aws.ToString(tk.StoppedReason))
+	}
+	h.report("c", sentB[0].ARN, "RUNNING")
+	if svc := h.describeService("c", "web"); svc.RunningCount != 2 {
+		t.Errorf("running %d after the drain, want 2", svc.RunningCount)
+	}
+
+	// Back to ACTIVE, then drain again while a task is still PENDING there:
+	// it is stopped at once, before its agent ever runs it.
+	_, err = h.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String("c"),
+		ContainerInstances: []string{a}, Status: types.ContainerInstanceStatusActive})
+	ok(t, err)
+	_, err = h.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c"), Service: aws.String("web"), DesiredCount: aws.Int32(3)})
+	ok(t, err)
+	sentA = h.disp.take(a)
+	if len(sentA) != 1 || sentA[0].DesiredStatus != "RUNNING" {
+		t.Fatalf("third task on a: %+v", sentA)
+	}
+	_, err = h.ecs.UpdateContainerInstancesState(ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String("c"),
+		ContainerInstances: []string{a}, Status: types.ContainerInstanceStatusDraining})
+	ok(t, err)
+	if tk := h.describeTask("c", sentA[0].ARN); aws.ToString(tk.DesiredStatus) != "STOPPED" {
+		t.Errorf("pending task on the draining instance is wanted %s", aws.ToString(tk.DesiredStatus))
+	}
+}

@@ -36,7 +36,9 @@ import (
 const region = "us-east-1"
 
 // world is ecs-local in-process, a private containerd with a registry,
-// and an ecsd registered through an SSM activation.
+// and an ecsd registered through an SSM activation: the primary host,
+// whose agentDir, ssmRoot, arn and stopEcsd are the world's own fields.
+// addHost adds more hosts on the same containerd and ecs-local.
 type world struct {
 	t        testing.TB
 	srv      *httptest.Server
@@ -51,9 +53,10 @@ type world struct {
 	arn      string // the container instance
 	cpDir    string // ecs-local's data directory
 	cpStop   func() // stops ecs-local
-	// tuneAgent, if set, adjusts the agent.Config startEcsd builds (tests
-	// shorten timers with it).
+	// tuneAgent, if set, adjusts the agent.Config startEcsd builds, for
+	// every host (tests shorten timers with it).
 	tuneAgent func(*agent.Config)
+	extra     int // hosts addHost added
 }
 
 // startECSLocal serves ecs-local on ln and runs its reconcile loop until
@@ -109,9 +112,18 @@ func newWorld(t testing.TB) *world {
 	return w
 }
 
-// registerHost does what `ecsd register` and the install script do.
+// registerHost does what `ecsd register` and the install script do, for
+// the primary host.
 func (w *world) registerHost(cluster string) {
+	w.t.Helper()
+	w.register(cluster, w.ssmRoot)
+}
+
+// register creates the cluster (CreateCluster is idempotent) and registers
+// a managed instance through a fresh activation into ssmRoot.
+func (w *world) register(cluster, ssmRoot string) {
 	t := w.t
+	t.Helper()
 	ctx := context.Background()
 	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		t.Fatal(err)
@@ -121,7 +133,7 @@ func (w *world) registerHost(cluster string) {
 		t.Fatal(err)
 	}
 	reg, err := ssm.Register(ctx, ssm.RegisterConfig{Region: region, ActivationID: aws.ToString(act.ActivationId),
-		ActivationCode: aws.ToString(act.ActivationCode), Endpoint: w.srv.URL, StateRoot: w.ssmRoot})
+		ActivationCode: aws.ToString(act.ActivationCode), Endpoint: w.srv.URL, StateRoot: ssmRoot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +142,78 @@ func (w *world) registerHost(cluster string) {
 	}
 }
 
-// startEcsd runs ecsd (as `ecsd run` builds it) until the test ends or
-// stopEcsd is called; containers outlive it.
+// host is one ecsd of the world, with everything that must differ between
+// two ecsd on one machine and one containerd: its data and SSM
+// directories, its CNI bridge, subnet, network namespace directory and
+// dynamic host port range, and its containerd namespace (ecsd adopts,
+// reports and removes only the containers of its own namespace). The
+// primary host is the world's own fields (agentDir, ssmRoot, arn,
+// stopEcsd); addHost adds more.
+type host struct {
+	w         *world
+	name      string // in logs: side=ecsd-<name>
+	agentDir  string
+	ssmRoot   string
+	bridge    string
+	subnet    string
+	netnsDir  string
+	ports     [2]int // dynamic host port range, both ends included
+	namespace string // containerd namespace
+	arn       string // the container instance, once started
+	// stopEcsd stops this host's ecsd (containers outlive it); set by
+	// startEcsd.
+	stopEcsd func()
+}
+
+// maxHosts bounds addHost: each host takes a /24 of 10.199.202.0 upwards
+// (10.199.201.0/24 and below belong to other packages' tests).
+const maxHosts = 8
+
+// primary is the host the world's own fields describe.
+func (w *world) primary() *host {
+	return &host{w: w, name: "h0", agentDir: w.agentDir, ssmRoot: w.ssmRoot, netnsDir: w.ctd.NetNSDir,
+		bridge: "ecsde2e0", subnet: "10.199.202.0/24", ports: [2]int{42000, 42100}, namespace: runtime.DefaultNamespace}
+}
+
+// addHost registers one more host (its own SSM activation) in cluster and
+// starts its ecsd on the world's containerd and ecs-local. The n-th added
+// host has bridge ecsde2e<n>, subnet 10.199.<202+n>.0/24, dynamic host
+// ports 42000+200n to 42000+200n+100 and containerd namespace ecsd-e2e<n>.
+func (w *world) addHost(cluster string) *host {
+	w.t.Helper()
+	w.extra++
+	n := w.extra
+	if n >= maxHosts {
+		w.t.Fatalf("addHost: at most %d hosts", maxHosts)
+	}
+	h := &host{w: w, name: fmt.Sprintf("h%d", n), agentDir: w.t.TempDir(), ssmRoot: w.t.TempDir(),
+		netnsDir: filepath.Join(w.ctd.NetNSDir, fmt.Sprintf("h%d", n)),
+		bridge:   fmt.Sprintf("ecsde2e%d", n), subnet: fmt.Sprintf("10.199.%d.0/24", 202+n),
+		ports: [2]int{42000 + 200*n, 42000 + 200*n + 100}, namespace: fmt.Sprintf("ecsd-e2e%d", n)}
+	w.register(cluster, h.ssmRoot)
+	h.startEcsd(cluster)
+	return h
+}
+
+// startEcsd runs the primary host's ecsd (as `ecsd run` builds it) until
+// the test ends or stopEcsd is called; containers outlive it.
 func (w *world) startEcsd(cluster string) {
-	t := w.t
+	w.t.Helper()
+	h := w.primary()
+	h.startEcsd(cluster)
+	w.arn, w.stopEcsd = h.arn, h.stopEcsd
+}
+
+// startEcsd runs this host's ecsd until the test ends or h.stopEcsd is
+// called; containers outlive it.
+func (h *host) startEcsd(cluster string) {
+	w, t := h.w, h.w.t
+	t.Helper()
+	log := testLog(t).With("side", "ecsd-"+h.name)
 	ctx, cancel := context.WithCancel(context.Background())
-	prov, err := ssm.NewProvider(ssm.ProviderConfig{StateRoot: w.ssmRoot, Endpoint: w.srv.URL, Log: testLog(t).With("side", "ssm")})
+	prov, err := ssm.NewProvider(ssm.ProviderConfig{StateRoot: h.ssmRoot, Endpoint: w.srv.URL, Log: testLog(t).With("side", "ssm-"+h.name)})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -145,33 +222,50 @@ func (w *world) startEcsd(cluster string) {
 	creds := aws.NewCredentialsCache(prov)
 	ecsClient := ecs.New(ecs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(w.srv.URL)})
 
-	rt, err := runtime.New(ctx, runtime.Config{Address: w.ctd.Address, StateDir: filepath.Join(w.agentDir, "runtime")})
+	var closers []func()
+	stop := func() {
+		cancel()
+		wg.Wait()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	var once sync.Once
+	h.stopEcsd = func() { once.Do(stop) }
+	bridge := h.bridge
+	t.Cleanup(func() {
+		h.stopEcsd()
+		exec.Command("ip", "link", "del", bridge).Run()
+	})
+
+	rt, err := runtime.New(ctx, runtime.Config{Address: w.ctd.Address, Namespace: h.namespace, StateDir: filepath.Join(h.agentDir, "runtime")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const bridge = "ecsde2e0"
-	netMgr, err := network.New(network.Config{BridgeName: bridge, Subnet: "10.199.202.0/24",
-		StateDir: filepath.Join(w.agentDir, "cni"), NetNSDir: w.ctd.NetNSDir, DynamicPortRange: [2]int{42000, 42100}})
+	closers = append(closers, func() { rt.Close() })
+	netMgr, err := network.New(network.Config{BridgeName: h.bridge, Subnet: h.subnet,
+		StateDir: filepath.Join(h.agentDir, "cni"), NetNSDir: h.netnsDir, DynamicPortRange: h.ports})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(w.agentDir, store.FileName), store.Options{})
+	st, err := store.Open(filepath.Join(h.agentDir, store.FileName), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	closers = append(closers, func() { st.Close() })
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		cfg := agent.Config{
-			Engine: engine.Config{Runtime: rt, Network: netMgr, Cluster: cluster, Region: region, DataDir: w.agentDir,
+			Engine: engine.Config{Runtime: rt, Network: netMgr, Cluster: cluster, Region: region, DataDir: h.agentDir,
 				PullBehavior: runtime.PullDefault, StopTimeout: 5 * time.Second, CleanupWait: time.Hour,
 				ImageCleanup: engine.ImageCleanup{Disabled: true}},
 			Store: st, ECS: ecsClient, Credentials: creds, Creds: credentials.NewStore(),
 			Register: register.Config{ReservedPorts: []int{22}, LoggingDrivers: []string{"json-file", "awslogs", "none"}},
 			Cluster:  cluster, Region: region, AgentVersion: "0.0.0-e2e",
-			Log:   testLog(t).With("side", "ecsd"),
+			Log:   log,
 			Ready: func(arn string) { ready <- arn },
 		}
 		if w.tuneAgent != nil {
@@ -180,25 +274,25 @@ func (w *world) startEcsd(cluster string) {
 		errc <- agent.Run(ctx, cfg)
 	}()
 	select {
-	case w.arn = <-ready:
+	case h.arn = <-ready:
 	case err := <-errc:
-		t.Fatalf("ecsd ended: %v", err)
+		t.Fatalf("ecsd %s ended: %v", h.name, err)
 	case <-time.After(60 * time.Second):
-		t.Fatal("ecsd not ready after 60s")
+		t.Fatalf("ecsd %s not ready after 60s", h.name)
 	}
-	var once sync.Once
-	w.stopEcsd = func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			st.Close()
-			rt.Close()
-		})
+}
+
+// runtime is a client of this host's containerd namespace, to look behind
+// ecsd's back; closed when the test ends.
+func (h *host) runtime() *runtime.Runtime {
+	t := h.w.t
+	t.Helper()
+	rt, err := runtime.New(context.Background(), runtime.Config{Address: h.w.ctd.Address, Namespace: h.namespace, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		w.stopEcsd()
-		exec.Command("ip", "link", "del", bridge).Run()
-	})
+	t.Cleanup(func() { rt.Close() })
+	return rt
 }
 
 func (w *world) describeTask(cluster, arn string) ecstypes.Task {
