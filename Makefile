@@ -41,7 +41,7 @@ bench: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 20x -timeout 20m ./runtime/
 	$(GO) test -count=1 -run '^$$' -bench Burst100 -benchtime 3x -timeout 20m ./agent/engine/
 	$(GO) test -count=1 -run '^$$' -bench LogThroughput -benchtime 5x -timeout 10m ./runtime/logs/
-	$(GO) test -count=1 -run '^$$' -bench RunTaskToRunning -benchtime 100x -timeout 20m ./internal/e2e/
+	$(GO) test -count=1 -run '^$$' -bench RunTaskToRunning -benchtime 200x -timeout 30m ./internal/e2e/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzContainerSpec -fuzztime 60s ./agent/engine/

@@ -56,14 +56,20 @@ type world struct {
 	// tuneAgent, if set, adjusts the agent.Config startEcsd builds, for
 	// every host (tests shorten timers with it).
 	tuneAgent func(*agent.Config)
-	extra     int // hosts addHost added
+	// tap, if set, watches ecs-local's side of the wire (benchmarks).
+	tap   *wireTap
+	extra int // hosts addHost added
 }
 
 // startECSLocal serves ecs-local on ln and runs its reconcile loop until
 // cpStop.
 func (w *world) startECSLocal(local *controlplane.Local, ln net.Listener) {
 	w.local = local
-	w.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: local}}
+	var h http.Handler = local
+	if w.tap != nil {
+		h = w.tap.wrap(local)
+	}
+	w.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
 	w.srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -80,9 +86,13 @@ func (w *world) startECSLocal(local *controlplane.Local, ln net.Listener) {
 	}
 }
 
-func newWorld(t testing.TB) *world {
+// newWorld builds the world; opts adjust it before anything starts.
+func newWorld(t testing.TB, opts ...func(*world)) *world {
 	t.Helper()
 	w := &world{t: t, ctd: testenv.Containerd(t), agentDir: t.TempDir(), ssmRoot: t.TempDir()}
+	for _, o := range opts {
+		o(w)
+	}
 	reg := testenv.Registry(t, testenv.RegistryOptions{})
 	w.refs = reg.Push(t, testenv.Images(t))
 
