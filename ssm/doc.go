@@ -19,6 +19,11 @@
 //	├── registration                      {"ManagedInstanceID","Region"}, written, never read
 //	└── runtimeconfig/identity_config.json   when the credentials file is shared
 //
+// Sharing is off unless ProviderConfig.SharedCredentialsFile is set; the
+// file is rewritten whole (temporary file, rename) with mode 0600 and only
+// the credential keys of its profile change. RemoveSharedCredentials takes
+// them out again when the host is deregistered.
+//
 // The calls (wire shapes in wire/ssm):
 //
 //	Register:  RegisterManagedInstance, unsigned; the activation code is the proof.

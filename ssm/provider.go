@@ -45,8 +45,19 @@ type ProviderConfig struct {
 const credentialsSource = "SSMManagedInstance"
 
 // expiryMargin: the SDK is told credentials expire this long before SSM's
-// expiry, so that no request is signed with credentials about to lapse.
+// expiry, so that no request is signed with credentials about to lapse; a
+// quarter of their life for credentials shorter-lived than four of these
+// (ecs-local can be asked for those).
 const expiryMargin = time.Minute
+
+// minLifetime: credentials that expire sooner than this after they are got
+// are refused; taking them would refresh in a tight loop.
+const minLifetime = 10 * time.Second
+
+// marginFor is the expiry margin of credentials that live for life.
+func marginFor(life time.Duration) time.Duration {
+	return min(expiryMargin, life/4)
+}
 
 // Provider supplies the managed instance role's credentials. It implements
 // aws.CredentialsProvider for the agent's SDK clients; Run keeps the
@@ -270,9 +281,9 @@ func (p *Provider) refresh(ctx context.Context) error {
 	}
 	now := p.clock.Now()
 	expires := p.client.toLocal(out.TokenExpirationDate.Time)
-	if !expires.After(now.Add(2 * expiryMargin)) {
-		// Taking these would refresh in a tight loop.
-		return fmt.Errorf("get role credentials for %s: SSM gave credentials that expire at %s, too soon to use", p.instanceID, expires.Format(time.RFC3339))
+	life := expires.Sub(now)
+	if life < minLifetime {
+		return fmt.Errorf("get role credentials for %s: SSM gave credentials that expire at %s, too soon to use (check the system clock)", p.instanceID, expires.Format(time.RFC3339))
 	}
 	p.mu.Lock()
 	p.creds = aws.Credentials{
@@ -281,7 +292,7 @@ func (p *Provider) refresh(ctx context.Context) error {
 		SessionToken:    string(out.SessionToken),
 		Source:          credentialsSource,
 		CanExpire:       true,
-		Expires:         expires.Add(-expiryMargin),
+		Expires:         expires.Add(-marginFor(life)),
 	}
 	p.retrieved, p.expires = now, expires
 	p.fileStale = p.sharedFile != ""

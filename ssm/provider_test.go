@@ -566,9 +566,79 @@ func TestNewProviderNotRegistered(t *testing.T) {
 
 func TestShortLivedCredentialsRefused(t *testing.T) {
 	e := newProviderEnv(t)
-	e.fake.lifetime = time.Minute
+	e.fake.lifetime = 5 * time.Second
 	p := e.provider(t)
 	if _, err := p.Retrieve(t.Context()); err == nil || !strings.Contains(err.Error(), "too soon") {
 		t.Errorf("Retrieve: %v, want an error about the expiry", err)
+	}
+}
+
+// TestShortLivedCredentials: credentials that live less than four expiry
+// margins get a quarter of their life as margin, and are refreshed halfway.
+func TestShortLivedCredentials(t *testing.T) {
+	e := newProviderEnv(t)
+	e.fake.lifetime = 20 * time.Second
+	p := e.provider(t)
+	e.run(t, p, 3)
+	waits := e.clk.Waits()
+	if len(waits) != 3 || waits[0] != 10*time.Second || waits[1] != 10*time.Second {
+		t.Errorf("waits %v, want 10s each", waits)
+	}
+	c, err := p.Retrieve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := testStart.Add(20*time.Second + 20*time.Second - 5*time.Second); !c.Expires.Equal(want) {
+		t.Errorf("expires %v, want %v", c.Expires, want)
+	}
+}
+
+// TestRotationMidRun: SSM sets UpdateKeyPair on a refresh long after start;
+// the running provider rotates then, keeps refreshing with the new key, and
+// shares each new set of credentials.
+func TestRotationMidRun(t *testing.T) {
+	e := newProviderEnv(t)
+	e.fake.fail = func(target string, n int) (int, string) {
+		if target == wire.TargetRequestManagedInstanceRoleToken && n == 3 {
+			e.fake.askRotate = true // the fake holds its lock while it calls fail
+		}
+		return 0, ""
+	}
+	file := filepath.Join(t.TempDir(), "credentials")
+	e.cfg.SharedCredentialsFile = file
+	p := e.provider(t)
+	e.run(t, p, 5)
+
+	rotated := loadKey(t, "rotated-key.pem")
+	if !e.fake.key().Equal(&rotated.PublicKey) || !p.key.Equal(rotated) || !vaultKey(t, e.root).Equal(rotated) {
+		t.Fatal("the key was not rotated everywhere (SSM, provider, vault)")
+	}
+	updates := e.fake.recorded(wire.TargetUpdateManagedInstancePublicKey)
+	if len(updates) != 1 {
+		t.Fatalf("%d key updates, want 1", len(updates))
+	}
+	// Every token call succeeded: the two after the rotation verified
+	// against the new key only, since the fake forgot the old one.
+	tokens := e.fake.recorded(wire.TargetRequestManagedInstanceRoleToken)
+	if len(tokens) != 5 || e.fake.tokenCount() != 5 {
+		t.Fatalf("%d token calls for %d tokens, want 5 and 5", len(tokens), e.fake.tokenCount())
+	}
+	var order []string
+	e.fake.mu.Lock()
+	for _, r := range e.fake.requests {
+		order = append(order, strings.TrimPrefix(r.target, wire.TargetPrefix+"."))
+	}
+	e.fake.mu.Unlock()
+	if got := strings.Join(order, " "); !strings.Contains(got, "RequestManagedInstanceRoleToken UpdateManagedInstancePublicKey RequestManagedInstanceRoleToken") ||
+		strings.Count(got, "Update") != 1 {
+		t.Errorf("calls %s", got)
+	}
+	c, err := p.Retrieve(t.Context())
+	if err != nil || c.AccessKeyID != "ASIATEST0005" {
+		t.Fatalf("Retrieve after rotation: %s %v", c.AccessKeyID, err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(b), "aws_access_key_id     = ASIATEST0005") {
+		t.Errorf("shared file after rotation: %v\n%s", err, b)
 	}
 }

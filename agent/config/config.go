@@ -103,6 +103,15 @@ type Config struct {
 	SSMStateRoot string
 	// SSMEndpoint overrides the SSM endpoint for credential refresh.
 	SSMEndpoint string
+	// SharedCredentialsFile, if set, is rewritten (atomically, 0600) with
+	// the managed instance's role credentials under profile
+	// SharedCredentialsProfile after every refresh, as the SSM agent does
+	// for the stock ECS agent; other profiles are kept. Empty, the default:
+	// ecsd's own clients need no file, and root's [default] profile is not
+	// overwritten (ECSD_SHARED_CREDENTIALS_FILE,
+	// ECSD_SHARED_CREDENTIALS_PROFILE).
+	SharedCredentialsFile    string
+	SharedCredentialsProfile string
 	// CNIBridge and CNISubnet are the bridge network's Linux bridge and IPv4
 	// subnet (ECSD_CNI_BRIDGE, ECSD_CNI_SUBNET).
 	CNIBridge string

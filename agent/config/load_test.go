@@ -78,6 +78,7 @@ func TestDefaults(t *testing.T) {
 		CredentialsListen:          "169.254.170.2:80",
 		IntrospectionListen:        "127.0.0.1:51678",
 		SSMStateRoot:               "/var/lib/amazon/ssm",
+		SharedCredentialsProfile:   "default",
 		CNIBridge:                  "ecsd0",
 		CNISubnet:                  "10.199.0.0/20",
 	}
@@ -395,6 +396,8 @@ func TestAccepted(t *testing.T) {
 		{"ECSD_CREDENTIALS_LISTEN", "127.0.0.1:0", nil},
 		{"ECSD_INTROSPECTION_LISTEN", ":51678", nil},
 		{"ECSD_INTROSPECTION_LISTEN", "[::1]:51678", nil},
+		{"ECSD_SHARED_CREDENTIALS_FILE", "/root/.aws/credentials", func(c Config) bool { return c.SharedCredentialsFile == "/root/.aws/credentials" }},
+		{"ECSD_SHARED_CREDENTIALS_PROFILE", "ecs-anywhere", func(c Config) bool { return c.SharedCredentialsProfile == "ecs-anywhere" }},
 		{"ECSD_CNI_BRIDGE", "ecsd-t1.x_y", nil},
 		{"ECSD_CNI_SUBNET", "10.200.4.0/30", nil},
 	}
@@ -462,6 +465,8 @@ var rejected = []struct {
 	{"ECSD_CREDENTIALS_LISTEN", "169.254.170.2", "want HOST:PORT"},
 	{"ECSD_INTROSPECTION_LISTEN", "127.0.0.1:http", "want HOST:PORT with a port from 0 to 65535"},
 	{"ECSD_SSM_STATE_ROOT", "var/lib/amazon/ssm", "want an absolute path"},
+	{"ECSD_SHARED_CREDENTIALS_FILE", ".aws/credentials", "want an absolute path"},
+	{"ECSD_SHARED_CREDENTIALS_PROFILE", "my profile", "want a profile name without spaces or brackets"},
 	{"ECSD_CNI_BRIDGE", "a-bridge-name-too-long", "want 1 to 15 letters"},
 	{"ECSD_CNI_BRIDGE", "-br", "want 1 to 15 letters"},
 	{"ECSD_CNI_SUBNET", "10.199.0.0/31", "want an IPv4 CIDR of /30 or wider"},

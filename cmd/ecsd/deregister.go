@@ -28,7 +28,9 @@ import (
 
 // deregisterMain runs `ecsd deregister [--keep-tasks] [--force] [config
 // flags]`: it asks ECS to deregister the container instance and SSM the
-// managed instance, then removes this host's identity. Without
+// managed instance, then removes this host's identity (the SSM
+// registration, the profile it shared in the shared credentials file, the
+// container instance identity). Without
 // --keep-tasks it also stops and removes ecsd's containers and deletes the
 // state store; with it, containers and task records are left alone.
 //
@@ -85,7 +87,9 @@ func deregisterUsage(w io.Writer) {
 	fmt.Fprintln(w, `usage: ecsd deregister [--keep-tasks] [--force] [--cluster C] [--data-dir DIR] [--config FILE]
 
 Deregisters this host's container instance from ECS and its managed
-instance from SSM, then removes the local identity. Stop ecsd first.
+instance from SSM, then removes the local identity: the SSM registration,
+the credentials shared in ECSD_SHARED_CREDENTIALS_FILE (that profile only)
+and the container instance identity. Stop ecsd first.
 
   --keep-tasks  leave ecsd's containers running and keep their records
                 (ECS stops tracking their tasks)
@@ -185,6 +189,20 @@ func (d *deregistration) run(ctx context.Context) error {
 		d.step("stopped and removed %d containers", n)
 		d.cleanNetwork(ctx)
 	}
+	// The credentials shared with other workloads: the configured profile
+	// if this host was registered (else ecsd never wrote it), and whatever
+	// the SSM registration records having shared.
+	shareFile := ""
+	if registered {
+		shareFile = cfg.SharedCredentialsFile
+	}
+	unshared, err := ssm.RemoveSharedCredentials(cfg.SSMStateRoot, shareFile, cfg.SharedCredentialsProfile)
+	if err != nil {
+		return fmt.Errorf("remove the shared credentials: %w: fix that and run 'ecsd deregister --force' again", err)
+	}
+	for _, u := range unshared {
+		d.step("removed the shared credentials of profile %s", u)
+	}
 	if registered {
 		if err := ssm.Clear(cfg.SSMStateRoot); err != nil {
 			return fmt.Errorf("clear the SSM registration under %s: %w", cfg.SSMStateRoot, err)
@@ -251,7 +269,10 @@ func (d *deregistration) tellControlPlane(ctx context.Context, id store.Identity
 		return nil
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	creds, wait, err := instanceCredentials(cctx, cfg, d.log)
+	// Deregistering is no reason to write the shared credentials file.
+	ccfg := cfg
+	ccfg.SharedCredentialsFile = ""
+	creds, wait, err := instanceCredentials(cctx, ccfg, d.log)
 	defer func() { cancel(); wait() }()
 	if err != nil {
 		return fmt.Errorf("instance credentials: %w", err)

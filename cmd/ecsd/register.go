@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/ecsd-project/ecsd/internal/version"
 	"github.com/ecsd-project/ecsd/ssm"
@@ -66,7 +67,10 @@ func registerMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Log:            log.With("component", "ssm"),
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "ecsd register: %v\n", err)
+		// One line per problem (several local ones come joined).
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "ecsd register: %s\n", line)
+		}
 		if needsPerson(err) {
 			return exitConfig
 		}

@@ -149,10 +149,7 @@ func watchdog(ctx context.Context) {
 // refresh loop to end.
 func instanceCredentials(ctx context.Context, cfg config.Config, log *slog.Logger) (aws.CredentialsProvider, func(), error) {
 	if _, err := ssm.LoadRegistration(cfg.SSMStateRoot); err == nil {
-		p, err := ssm.NewProvider(ssm.ProviderConfig{
-			StateRoot: cfg.SSMStateRoot, Endpoint: cfg.SSMEndpoint,
-			UserAgent: "ecsd/" + version.Version, Log: log.With("component", "ssm"),
-		})
+		p, err := ssm.NewProvider(providerConfig(cfg, log))
 		if err != nil {
 			return nil, func() {}, err
 		}
@@ -171,6 +168,10 @@ func instanceCredentials(ctx context.Context, cfg config.Config, log *slog.Logge
 	} else if !errors.Is(err, ssm.ErrNotRegistered) {
 		return nil, func() {}, err
 	}
+	if cfg.SharedCredentialsFile != "" {
+		log.Warn("not sharing credentials: this host has no SSM registration, so ecsd uses the AWS SDK's credentials and writes no shared credentials file",
+			"file", cfg.SharedCredentialsFile)
+	}
 	var opts []func(*awsconfig.LoadOptions) error
 	if cfg.AlternateCredentialProfile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.AlternateCredentialProfile))
@@ -182,15 +183,22 @@ func instanceCredentials(ctx context.Context, cfg config.Config, log *slog.Logge
 	return ac.Credentials, func() {}, nil
 }
 
+// providerConfig is the SSM credentials provider's configuration: where
+// the registration is, and the shared credentials file to keep up to date,
+// if one is configured.
+func providerConfig(cfg config.Config, log *slog.Logger) ssm.ProviderConfig {
+	return ssm.ProviderConfig{
+		StateRoot: cfg.SSMStateRoot, Endpoint: cfg.SSMEndpoint,
+		SharedCredentialsFile: cfg.SharedCredentialsFile, Profile: cfg.SharedCredentialsProfile,
+		UserAgent: "ecsd/" + version.Version, Log: log.With("component", "ssm"),
+	}
+}
+
 // exitCodeFor maps errors that only a person can fix to exitConfig, so
 // systemd does not restart ecsd in a loop.
 func exitCodeFor(err error) int {
-	for _, terminal := range []error{register.ErrTerminal, config.ErrInvalid,
-		ssm.ErrInvalidActivation, ssm.ErrActivationExpired, ssm.ErrFingerprintMismatch, ssm.ErrAccessDenied,
-		ssm.ErrInvalidInstanceID} {
-		if errors.Is(err, terminal) {
-			return exitConfig
-		}
+	if errors.Is(err, register.ErrTerminal) || errors.Is(err, config.ErrInvalid) || needsPerson(err) {
+		return exitConfig
 	}
 	return exitError
 }

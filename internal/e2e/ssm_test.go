@@ -34,6 +34,14 @@ import (
 // keyring, so the credentials it issues are the ones the ECS API accepts.
 func newRotatingWorld(t *testing.T, rotateAfter time.Duration) *world {
 	t.Helper()
+	return newRotatingWorldTTL(t, rotateAfter, 0)
+}
+
+// newRotatingWorldTTL is newRotatingWorld whose SSM side issues role
+// credentials that live for ttl (0: ssmserver's default, an hour), so
+// that a running ecsd refreshes them (at half their life) within a test.
+func newRotatingWorldTTL(t *testing.T, rotateAfter, ttl time.Duration) *world {
+	t.Helper()
 	w := &world{t: t, ctd: testenv.Containerd(t), agentDir: t.TempDir(), ssmRoot: t.TempDir()}
 	reg := testenv.Registry(t, testenv.RegistryOptions{})
 	w.refs = reg.Push(t, testenv.Images(t))
@@ -54,7 +62,8 @@ func newRotatingWorld(t *testing.T, rotateAfter time.Duration) *world {
 			c, err := local.IssueCredentials(principal, ttl)
 			return c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires, err
 		},
-		RotateKeyAfter: rotateAfter,
+		RotateKeyAfter:     rotateAfter,
+		RoleCredentialsTTL: ttl,
 	})
 	if err != nil {
 		t.Fatal(err)
