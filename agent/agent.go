@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/ecsd-project/ecsd/agent/report"
 	"github.com/ecsd-project/ecsd/agent/store"
 	"github.com/ecsd-project/ecsd/agent/task"
+	"github.com/ecsd-project/ecsd/agent/tcs"
 	"github.com/ecsd-project/ecsd/credentials"
 )
 
@@ -41,6 +43,9 @@ type Config struct {
 	Ready func(containerInstanceARN string)
 	// ACS tunes the session (tests shorten its timers); Run fills in the rest.
 	ACS acs.Config
+	// TCS tunes the telemetry session (publish interval, timers, Disabled);
+	// Run fills in the rest.
+	TCS tcs.Config
 }
 
 // Run recovers tasks, registers the instance, and runs the engine, the
@@ -131,11 +136,45 @@ func Run(ctx context.Context, cfg Config) error {
 	acfg.Proxy = cfg.Proxy
 	acfg.Log = log.With("component", "acs")
 	acfg.Handler = &handler{eng: eng, store: cfg.Store, creds: cfg.Creds, cluster: cfg.Cluster, log: log.With("component", "acs-handler")}
+	// The stock agent ends telemetry once ACS says the instance was
+	// deregistered (InactiveInstanceException).
+	tcsCtx, stopTelemetry := context.WithCancel(ctx)
+	defer stopTelemetry()
+	onACSDisconnect := acfg.OnDisconnect
+	acfg.OnDisconnect = func(err error) {
+		if onACSDisconnect != nil {
+			onACSDisconnect(err)
+		}
+		if errors.Is(err, acs.ErrInactiveInstance) {
+			log.Warn("container instance is inactive; stopping telemetry")
+			stopTelemetry()
+		}
+	}
 	session, err := acs.New(acfg)
 	if err != nil {
 		return fmt.Errorf("acs session: %w", err)
 	}
 	goRun("acs", session.Run)
+
+	tcfg := cfg.TCS
+	tcfg.Endpoint = func(ctx context.Context) (string, error) {
+		e, err := disc.Discover(ctx, arn)
+		return e.TCS, err
+	}
+	tcfg.Cluster, tcfg.ContainerInstanceARN, tcfg.Region = cfg.Cluster, arn, cfg.Region
+	tcfg.Credentials = cfg.Credentials
+	tcfg.AgentVersion, tcfg.AgentHash = cfg.AgentVersion, cfg.AgentHash
+	tcfg.Proxy = cfg.Proxy
+	tcfg.Log = log.With("component", "tcs")
+	tcfg.Source = telemetrySource{eng: eng, rt: ecfg.Runtime}
+	if rt := ecfg.Runtime; rt != nil {
+		tcfg.CheckRuntime = func(ctx context.Context) error { _, err := rt.List(ctx); return err }
+	}
+	telemetry, err := tcs.New(tcfg)
+	if err != nil {
+		return fmt.Errorf("tcs session: %w", err)
+	}
+	goRun("tcs", func(context.Context) error { return telemetry.Run(tcsCtx) })
 	if cfg.Ready != nil {
 		cfg.Ready(arn)
 	}

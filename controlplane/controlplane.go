@@ -43,6 +43,13 @@ type Config struct {
 	// ACS serves GET /ws, the agents' websocket connections; nil answers
 	// them 404.
 	ACS http.Handler
+	// TCS serves GET /tcs/ws, the agents' telemetry websocket connections
+	// (DiscoverPollEndpoint's default telemetryEndpoint is the base URL
+	// plus "tcs"); nil answers them 404.
+	TCS http.Handler
+	// TelemetryStatus serves the read-only status page at
+	// /status/telemetry; nil answers 404.
+	TelemetryStatus http.Handler
 	// SSM serves the requests whose X-Amz-Target starts with "AmazonSSM.";
 	// nil answers them UnknownOperationException.
 	SSM http.Handler

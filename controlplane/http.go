@@ -19,8 +19,17 @@ const maxBody = 4 << 20
 // ssmTargetPrefix is the X-Amz-Target prefix routed to Config.SSM.
 const ssmTargetPrefix = "AmazonSSM"
 
+// tcsPathPrefix is the path of the telemetry endpoint under the base URL;
+// its websocket is at /tcs/ws. telemetryStatusPath is the read-only page
+// of the latest telemetry per container instance.
+const (
+	tcsPathPrefix       = "tcs"
+	telemetryStatusPath = "/status/telemetry"
+)
+
 // ServeHTTP serves the ECS API on POST /, hands AmazonSSM.* targets to
-// Config.SSM and GET /ws to Config.ACS.
+// Config.SSM, GET /ws to Config.ACS, GET /tcs/ws to Config.TCS and
+// /status/telemetry to Config.TelemetryStatus.
 func (cp *ControlPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/ws":
@@ -29,6 +38,18 @@ func (cp *ControlPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cp.cfg.ACS.ServeHTTP(w, r)
+	case r.URL.Path == "/"+tcsPathPrefix+"/ws":
+		if cp.cfg.TCS == nil || r.Method != http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		cp.cfg.TCS.ServeHTTP(w, r)
+	case r.URL.Path == telemetryStatusPath:
+		if cp.cfg.TelemetryStatus == nil {
+			http.NotFound(w, r)
+			return
+		}
+		cp.cfg.TelemetryStatus.ServeHTTP(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		prefix, op, _ := strings.Cut(r.Header.Get(ecs.HeaderTarget), ".")
 		switch prefix {

@@ -397,7 +397,9 @@ func (cp *ControlPlane) discoverPollEndpoint(ctx context.Context, in *ecs.Discov
 		out.Endpoint = base
 	}
 	if out.TelemetryEndpoint == "" {
-		out.TelemetryEndpoint = base
+		// Distinct from ACS's, so that the agents' TCS websocket (/tcs/ws)
+		// does not collide with ACS's (/ws).
+		out.TelemetryEndpoint = base + tcsPathPrefix
 	}
 	return out, nil
 }

@@ -158,8 +158,8 @@ func TestDiscoverPollEndpoint(t *testing.T) {
 	out, err := h.ecs.DiscoverPollEndpoint(ctx, &ecs.DiscoverPollEndpointInput{Cluster: aws.String("c"), ContainerInstance: aws.String("x")})
 	ok(t, err)
 	want := h.srv.URL + "/"
-	if aws.ToString(out.Endpoint) != want || aws.ToString(out.TelemetryEndpoint) != want {
-		t.Errorf("endpoints: %s %s, want %s", aws.ToString(out.Endpoint), aws.ToString(out.TelemetryEndpoint), want)
+	if aws.ToString(out.Endpoint) != want || aws.ToString(out.TelemetryEndpoint) != want+"tcs" {
+		t.Errorf("endpoints: %s %s, want %s and %stcs", aws.ToString(out.Endpoint), aws.ToString(out.TelemetryEndpoint), want, want)
 	}
 
 	h2 := newHarness(t, func(c *Config) {

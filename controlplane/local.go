@@ -11,17 +11,22 @@ import (
 	"github.com/ecsd-project/ecsd/controlplane/acsserver"
 	"github.com/ecsd-project/ecsd/controlplane/auth"
 	"github.com/ecsd-project/ecsd/controlplane/ssmserver"
+	"github.com/ecsd-project/ecsd/controlplane/tcsserver"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
-// Local is ecs-local whole: the ECS API, the ACS websocket and the SSM API
-// behind one http.Handler, sharing one keyring, so that the credentials
-// SSM gives a registered host are the ones the ECS API and ACS accept.
+// Local is ecs-local whole: the ECS API, the ACS and TCS websockets and
+// the SSM API behind one http.Handler, sharing one keyring, so that the
+// credentials SSM gives a registered host are the ones the ECS API, ACS
+// and TCS accept.
 // Config.ACS, Config.SSM and Config.Dispatcher are built here.
 type Local struct {
 	*ControlPlane
 	ACS *acsserver.Server
 	SSM *ssmserver.Server
+	// TCS is the telemetry websocket (GET /tcs/ws); its status page is
+	// GET /status/telemetry.
+	TCS *tcsserver.Server
 }
 
 // NewLocal builds the whole local control plane.
@@ -55,6 +60,10 @@ func NewLocal(cfg Config) (*Local, error) {
 		},
 		OnMessage: l.onACSMessage,
 	})
+	l.TCS = tcsserver.New(tcsserver.Options{
+		Verify: func(r *http.Request, body []byte) (string, error) { return keyring.Verify(r, body, "ecs") },
+		Log:    cfg.Log.With("component", "tcs"),
+	})
 	ssm, err := ssmserver.New(ssmserver.Config{
 		DataDir: cfg.DataDir, Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now,
 		Log:    cfg.Log.With("component", "ssm"),
@@ -66,23 +75,26 @@ func NewLocal(cfg Config) (*Local, error) {
 	})
 	if err != nil {
 		l.ACS.Close()
+		l.TCS.Close()
 		return nil, err
 	}
 	l.SSM = ssm
 	cfg.ACS, cfg.SSM, cfg.Dispatcher = l.ACS, ssm, acsDispatcher{l.ACS}
+	cfg.TCS, cfg.TelemetryStatus = l.TCS, l.TCS.StatusHandler()
 	cp, err := New(cfg)
 	if err != nil {
 		ssm.Close()
 		l.ACS.Close()
+		l.TCS.Close()
 		return nil, err
 	}
 	l.ControlPlane = cp
 	return l, nil
 }
 
-// Close releases all three parts.
+// Close releases all four parts.
 func (l *Local) Close() error {
-	return errors.Join(l.ACS.Close(), l.SSM.Close(), l.ControlPlane.Close())
+	return errors.Join(l.ACS.Close(), l.TCS.Close(), l.SSM.Close(), l.ControlPlane.Close())
 }
 
 // onACSMessage answers an agent's stop verification with the tasks ECS
