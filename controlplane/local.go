@@ -13,6 +13,7 @@ import (
 	"github.com/ecsd-project/ecsd/controlplane/ssmserver"
 	"github.com/ecsd-project/ecsd/controlplane/tcsserver"
 	"github.com/ecsd-project/ecsd/wire/acs"
+	"github.com/ecsd-project/ecsd/wire/tcs"
 )
 
 // Local is ecs-local whole: the ECS API, the ACS and TCS websockets and
@@ -63,6 +64,13 @@ func NewLocal(cfg Config) (*Local, error) {
 	l.TCS = tcsserver.New(tcsserver.Options{
 		Verify: func(r *http.Request, body []byte) (string, error) { return keyring.Verify(r, body, "ecs") },
 		Log:    cfg.Log.With("component", "tcs"),
+		OnHealth: func(arn string, tasks []tcs.TaskHealth) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := l.ControlPlane.RecordHealth(ctx, arn, tasks); err != nil {
+				cfg.Log.Warn("record task health", keyInstance, arn, keyError, err)
+			}
+		},
 	})
 	ssm, err := ssmserver.New(ssmserver.Config{
 		DataDir: cfg.DataDir, Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now,

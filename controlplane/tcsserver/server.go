@@ -55,6 +55,10 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// WriteTimeout bounds each frame written (0: DefaultWriteTimeout).
 	WriteTimeout time.Duration
+	// OnHealth, if set, is given the tasks of each verified
+	// PublishHealthRequest, on the connection's read goroutine, before the
+	// ack is sent.
+	OnHealth func(containerInstanceARN string, tasks []tcs.TaskHealth)
 }
 
 // Telemetry is what a container instance last published. Metrics and
@@ -283,6 +287,9 @@ func (s *Server) handleFrame(ctx context.Context, sess *session, log *slog.Logge
 			return tcs.TypeInvalidParameterException, "metadata.messageId is required"
 		}
 		s.storeHealth(sess.arn, req, now)
+		if s.opts.OnHealth != nil {
+			s.opts.OnHealth(sess.arn, req.Tasks)
+		}
 		ackType, ackID = tcs.TypeAckPublishHealth, req.Metadata.MessageID
 	case tcs.TypePublishInstanceStatusRequest:
 		var req tcs.PublishInstanceStatusRequest

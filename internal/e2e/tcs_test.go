@@ -19,7 +19,8 @@ import (
 // TestTelemetry: ecsd publishes over TCS to ecs-local, every frame signed
 // with its instance credentials: the metrics of a running task's container
 // (CPU and memory from its cgroup), its health as the health check sees
-// it, and the instance status; the status page shows them.
+// it, and the instance status; the status page shows them, and
+// DescribeTasks the health.
 func TestTelemetry(t *testing.T) {
 	w := newWorld(t)
 	const cluster = "telemetry"
@@ -93,6 +94,12 @@ func TestTelemetry(t *testing.T) {
 	st := got.InstanceStatus.Statuses
 	if len(st) != 1 || st[0].Type != tcs.InstanceStatusContainerRuntime || st[0].Status != tcs.InstanceStatusOK {
 		t.Errorf("instance status %+v", st)
+	}
+
+	// ECS shows the published health in DescribeTasks.
+	tk := w.describeTask(cluster, arn)
+	if tk.HealthStatus != ecstypes.HealthStatusHealthy || len(tk.Containers) != 1 || tk.Containers[0].HealthStatus != ecstypes.HealthStatusHealthy {
+		t.Errorf("DescribeTasks health: task %s, containers %+v", tk.HealthStatus, tk.Containers)
 	}
 
 	page := httpGet(t, w.srv.URL+"/status/telemetry")
