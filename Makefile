@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTask -fuzztime 60s ./agent/store/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfigFile -fuzztime 60s ./agent/config/
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 60s ./ssm/
+	$(GO) test -run '^$$' -fuzz FuzzParseFrame -fuzztime 60s ./controlplane/tcsserver/
 
 # make demo KEEP=1 leaves ecs-local and ecsd running afterwards.
 demo: deps build
