@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfigFile -fuzztime 60s ./agent/config/
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 60s ./ssm/
 	$(GO) test -run '^$$' -fuzz FuzzParseFrame -fuzztime 60s ./controlplane/tcsserver/
+	$(GO) test -run '^$$' -fuzz FuzzECSRequest -fuzztime 60s ./controlplane/
 
 # make demo KEEP=1 leaves ecs-local and ecsd running afterwards.
 demo: deps build
