@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 60s ./ssm/
 	$(GO) test -run '^$$' -fuzz FuzzParseFrame -fuzztime 60s ./controlplane/tcsserver/
 	$(GO) test -run '^$$' -fuzz FuzzECSRequest -fuzztime 60s ./controlplane/
+	$(GO) test -run '^$$' -fuzz FuzzSSMRequest -fuzztime 60s ./controlplane/ssmserver/
 
 # make demo KEEP=1 leaves ecs-local and ecsd running afterwards.
 demo: deps build
