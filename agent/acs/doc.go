@@ -3,7 +3,9 @@
 // answers every message type as the stock agent does (one file per type),
 // and reconnects with backoff. What a message means for tasks and
 // credentials is the Handler's business; this package only speaks the
-// protocol, whose shapes live in wire/acs.
+// protocol, whose shapes live in wire/acs. The connection itself (URL,
+// signed dial, backoff, deadlines, lifetime) is agent/wsclient's, shared
+// with agent/tcs.
 //
 //	Run ─► Endpoint() ─► dial (signed GET, proxy) ─► serve ─┬─ read loop ─► dispatch ─► Handler
 //	 ▲                                                      └─ monitor: inactivity, lifetime, ctx

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
@@ -49,16 +50,11 @@ func (e *ServerError) Is(target error) bool {
 // ({"type":"X","message":{"message":"..."}}) or not ({"X":"..."}); nil if
 // the body is neither.
 func handshakeError(status int, body []byte) *ServerError {
-	msg, err := decodeFrame(body)
-	if err != nil || msg.Type == "" {
+	typ, msg, ok := wsclient.DecodeRefusal(body)
+	if !ok {
 		return nil
 	}
-	var ex acs.Exception
-	if err := json.Unmarshal(msg.Message, &ex); err != nil {
-		// A framed error whose message is a bare string.
-		_ = json.Unmarshal(msg.Message, &ex.Message)
-	}
-	return &ServerError{Type: msg.Type, Message: ex.Message, StatusCode: status}
+	return &ServerError{Type: typ, Message: msg, StatusCode: status}
 }
 
 // handleErrorMessage logs an ErrorMessage; ACS closes the connection

@@ -2,10 +2,8 @@ package acs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
@@ -15,42 +13,10 @@ type sender interface {
 	send(msgType string, body any) error
 }
 
-// errNoType is a frame that is neither an envelope nor an unframed error.
-var errNoType = errors.New("frame has no type")
-
-// decodeFrame decodes one text frame: the {"type","message"} envelope, or
-// the unframed error form {"<ExceptionName>":"<message>"}, which becomes an
-// envelope whose message is {"message":"<message>"}.
-func decodeFrame(data []byte) (acs.Message, error) {
-	var msg acs.Message
-	if err := json.Unmarshal(data, &msg); err != nil {
-		return acs.Message{}, fmt.Errorf("decode frame: %w", err)
-	}
-	if msg.Type != "" {
-		return msg, nil
-	}
-	var unframed map[string]json.RawMessage
-	if err := json.Unmarshal(data, &unframed); err != nil || len(unframed) != 1 {
-		return acs.Message{}, errNoType
-	}
-	for typ, v := range unframed {
-		var text string
-		if typ == "" || json.Unmarshal(v, &text) != nil {
-			return acs.Message{}, errNoType
-		}
-		body, err := json.Marshal(acs.Exception{Message: text})
-		if err != nil {
-			return acs.Message{}, fmt.Errorf("re-encode unframed %s: %w", typ, err)
-		}
-		msg = acs.Message{Type: typ, Message: body}
-	}
-	return msg, nil
-}
-
 // handleFrame decodes and dispatches one frame. A frame it cannot decode is
 // logged and skipped; the error it returns ends the connection.
 func (s *Session) handleFrame(ctx context.Context, out sender, data []byte) error {
-	msg, err := decodeFrame(data)
+	msg, err := wsclient.DecodeFrame(data)
 	if err != nil {
 		s.log.Warn("malformed ACS frame skipped", keyError, err, "bytes", len(data))
 		return nil

@@ -25,6 +25,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/controlplane/acsserver"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
@@ -354,7 +355,7 @@ func checkSigV4(r *http.Request, creds aws.Credentials) error {
 			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
 		}
 	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, emptyPayloadHash, "ecs", testRegion, at); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, wsclient.EmptyPayloadHash, "ecs", testRegion, at); err != nil {
 		return err
 	}
 	if got := again.Header.Get("Authorization"); got != auth {
@@ -424,7 +425,7 @@ func newHarness(t *testing.T, opt harnessOption) *harness {
 		AgentHash:            "abc1234",
 		Handler:              h.handler,
 		Log:                  logger.With("side", "agent"),
-		InsecureSkipVerify:   true,
+		Settings:             wsclient.Settings{InsecureSkipVerify: true},
 		OnDisconnect: func(err error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -608,7 +609,7 @@ func scriptSession(t *testing.T, ss *scriptServer, h Handler, edit func(*Config)
 		Credentials:          staticCreds(testCreds),
 		Handler:              h,
 		Log:                  logger,
-		InsecureSkipVerify:   true,
+		Settings:             wsclient.Settings{InsecureSkipVerify: true},
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -623,10 +624,13 @@ func scriptSession(t *testing.T, ss *scriptServer, h Handler, edit func(*Config)
 // connectProxy is a tiny HTTP CONNECT proxy.
 type connectProxy struct {
 	hs *httptest.Server
+	// wg counts the pipe goroutines; Add happens under mu and never once
+	// closed is set, so it cannot race with the clean-up's Wait.
 	wg sync.WaitGroup
 
 	mu      sync.Mutex
 	targets []string
+	closed  bool
 }
 
 func newConnectProxy(t *testing.T) *connectProxy {
@@ -634,6 +638,9 @@ func newConnectProxy(t *testing.T) *connectProxy {
 	p := &connectProxy{}
 	p.hs = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
 		p.hs.Close()
 		p.wg.Wait()
 	})
@@ -655,6 +662,13 @@ func (p *connectProxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	client, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		_ = upstream.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = client.Close()
 		_ = upstream.Close()
 		return
 	}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/gorilla/websocket"
+
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 )
 
 // Log attribute keys.
@@ -30,29 +27,21 @@ const (
 
 // Clock tells the time and waits; injected so tests can run an hour's pause
 // or a backoff series at once.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = wsclient.Clock
 
 // Defaults of the Config durations, the stock agent's values.
 const (
-	DefaultHandshakeTimeout   = 30 * time.Second
+	DefaultHandshakeTimeout   = wsclient.DefaultHandshakeTimeout
 	DefaultInactivityTimeout  = time.Minute
 	DefaultInactivityJitter   = time.Minute
-	DefaultReadTimeout        = 3 * time.Minute
-	DefaultWriteTimeout       = 3 * time.Minute
-	DefaultConnectionLifetime = 30 * time.Minute
-	DefaultLifetimeJitter     = 5 * time.Minute
+	DefaultReadTimeout        = wsclient.DefaultReadTimeout
+	DefaultWriteTimeout       = wsclient.DefaultWriteTimeout
+	DefaultConnectionLifetime = wsclient.DefaultConnectionLifetime
+	DefaultLifetimeJitter     = wsclient.DefaultLifetimeJitter
 	DefaultBackoffMin         = 250 * time.Millisecond
 	DefaultBackoffMax         = 2 * time.Minute
 	DefaultBackoffMultiplier  = 1.5
-	DefaultBackoffJitter      = 0.2
+	DefaultBackoffJitter      = wsclient.DefaultBackoffJitter
 	DefaultBackoffResetAfter  = time.Minute
 	DefaultInactivePause      = time.Hour
 )
@@ -74,11 +63,6 @@ type Config struct {
 	Handler      Handler
 	Clock        Clock        // nil: the system clock
 	Log          *slog.Logger // nil: discard
-	// Proxy picks the proxy for the handshake request, for example
-	// http.ProxyFromEnvironment (HTTPS_PROXY, NO_PROXY); nil dials directly.
-	Proxy func(*http.Request) (*url.URL, error)
-	// InsecureSkipVerify turns off TLS certificate verification.
-	InsecureSkipVerify bool
 
 	// OnConnect is called after each successful handshake.
 	OnConnect func()
@@ -87,25 +71,15 @@ type Config struct {
 	// that the agent can stop telemetry: errors.Is(err, ErrInactiveInstance).
 	OnDisconnect func(err error)
 
-	HandshakeTimeout time.Duration
+	// Settings are the proxy, TLS, socket deadlines, lifetime and
+	// reconnect backoff of the connection.
+	wsclient.Settings
 	// InactivityTimeout plus a random jitter up to InactivityJitter without
 	// any inbound message closes the connection.
 	InactivityTimeout time.Duration
 	InactivityJitter  time.Duration
-	// ReadTimeout and WriteTimeout are the socket deadlines.
-	ReadTimeout  time.Duration
-	WriteTimeout time.Duration
-	// ConnectionLifetime plus a random jitter up to LifetimeJitter ends a
-	// connection with close code 1000 and a reconnect.
-	ConnectionLifetime time.Duration
-	LifetimeJitter     time.Duration
-	// Reconnect backoff: from BackoffMin, times BackoffMultiplier per
-	// failure, capped at BackoffMax, each wait plus up to BackoffJitter of
-	// itself; reset once a connection lasted BackoffResetAfter.
-	BackoffMin        time.Duration
-	BackoffMax        time.Duration
-	BackoffMultiplier float64
-	BackoffJitter     float64
+	// BackoffResetAfter: the reconnect backoff starts again from BackoffMin
+	// once a connection lasted this long.
 	BackoffResetAfter time.Duration
 	// InactivePause is how long the session waits after ACS reported
 	// InactiveInstanceException (the instance was deregistered).
@@ -114,33 +88,16 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = wsclient.SystemClock{}
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	dur := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	dur(&c.HandshakeTimeout, DefaultHandshakeTimeout)
-	dur(&c.InactivityTimeout, DefaultInactivityTimeout)
-	dur(&c.InactivityJitter, DefaultInactivityJitter)
-	dur(&c.ReadTimeout, DefaultReadTimeout)
-	dur(&c.WriteTimeout, DefaultWriteTimeout)
-	dur(&c.ConnectionLifetime, DefaultConnectionLifetime)
-	dur(&c.LifetimeJitter, DefaultLifetimeJitter)
-	dur(&c.BackoffMin, DefaultBackoffMin)
-	dur(&c.BackoffMax, DefaultBackoffMax)
-	dur(&c.BackoffResetAfter, DefaultBackoffResetAfter)
-	dur(&c.InactivePause, DefaultInactivePause)
-	if c.BackoffMultiplier <= 1 {
-		c.BackoffMultiplier = DefaultBackoffMultiplier
-	}
-	if c.BackoffJitter <= 0 {
-		c.BackoffJitter = DefaultBackoffJitter
-	}
+	c.Settings.Fill(DefaultBackoffMin, DefaultBackoffMax, DefaultBackoffMultiplier)
+	wsclient.Default(&c.InactivityTimeout, DefaultInactivityTimeout)
+	wsclient.Default(&c.InactivityJitter, DefaultInactivityJitter)
+	wsclient.Default(&c.BackoffResetAfter, DefaultBackoffResetAfter)
+	wsclient.Default(&c.InactivePause, DefaultInactivePause)
 }
 
 func (c *Config) validate() error {
@@ -196,39 +153,36 @@ func New(cfg Config) (*Session, error) {
 // Connected reports whether a connection is up.
 func (s *Session) Connected() bool { return s.connected.Load() }
 
-// errInactivity and errExpired are why the session itself ended a
-// connection.
-var (
-	errInactivity = errors.New("no message from ACS within the inactivity timeout")
-	errExpired    = errors.New("connection reached its maximum lifetime")
-)
+// errInactivity is why the session itself ended a quiet connection; an
+// expired one ends with wsclient.ErrExpired.
+var errInactivity = errors.New("no message from ACS within the inactivity timeout")
 
 // Run connects to ACS and serves the connection, reconnecting until ctx is
 // done. It returns nil once ctx is cancelled; running tasks are unaffected.
 func (s *Session) Run(ctx context.Context) error {
-	bo := newBackoff(s.cfg.BackoffMin, s.cfg.BackoffMax, s.cfg.BackoffMultiplier, s.cfg.BackoffJitter)
+	bo := s.cfg.Backoff()
 	for ctx.Err() == nil {
 		connectedFor, err := s.once(ctx)
 		if ctx.Err() != nil {
 			break
 		}
 		if connectedFor >= s.cfg.BackoffResetAfter {
-			bo.reset()
+			bo.Reset()
 		}
 		var wait time.Duration
 		switch {
 		case errors.Is(err, ErrInactiveInstance):
-			bo.reset()
+			bo.Reset()
 			wait = s.cfg.InactivePause
 			s.log.Warn("container instance is inactive (deregistered); pausing ACS", keyError, err, keyWait, wait)
-		case connectedFor > 0 && reconnectAtOnce(err):
-			bo.reset()
+		case connectedFor > 0 && wsclient.ReconnectAtOnce(err):
+			bo.Reset()
 			s.log.Info("ACS connection closed; reconnecting", keyReason, err)
 		default:
-			wait = bo.next()
+			wait = bo.Next()
 			s.log.Warn("ACS connection failed; reconnecting after backoff", keyError, err, keyWait, wait)
 		}
-		if err := sleep(ctx, s.clock, wait); err != nil {
+		if err := wsclient.Sleep(ctx, s.clock, wait); err != nil {
 			break
 		}
 	}
@@ -260,36 +214,4 @@ func (s *Session) once(ctx context.Context) (time.Duration, error) {
 	}
 	// A connection always counts as having been up, however briefly.
 	return max(s.clock.Now().Sub(start), time.Nanosecond), err
-}
-
-// reconnectAtOnce tells the closes after which the stock agent reconnects
-// without backoff: a normal, going-away, abnormal (1006) or internal-error
-// close, EOF, or the session's own lifetime expiry.
-func reconnectAtOnce(err error) bool {
-	if errors.Is(err, io.EOF) || errors.Is(err, errExpired) {
-		return true
-	}
-	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway,
-		websocket.CloseAbnormalClosure, websocket.CloseInternalServerErr)
-}
-
-// sleep waits d on clk, or until ctx is done.
-func sleep(ctx context.Context, clk Clock, d time.Duration) error {
-	if err := ctx.Err(); err != nil || d <= 0 {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-clk.After(d):
-		return nil
-	}
-}
-
-// jittered returns d plus a random duration below j.
-func jittered(d, j time.Duration) time.Duration {
-	if j <= 0 {
-		return d
-	}
-	return d + rand.N(j)
 }

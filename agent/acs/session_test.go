@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/controlplane/acsserver"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
@@ -63,7 +64,7 @@ func TestHandshakeWithWrongKeyIsDenied(t *testing.T) {
 		Credentials:          staticCreds(bad),
 		Handler:              newFakeHandler(),
 		Log:                  logger,
-		InsecureSkipVerify:   true,
+		Settings:             wsclient.Settings{InsecureSkipVerify: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +424,7 @@ func TestNewConnectionReplacesOld(t *testing.T) {
 		Region:               testRegion,
 		Credentials:          staticCreds(testCreds),
 		Handler:              newFakeHandler(),
-		InsecureSkipVerify:   true,
+		Settings:             wsclient.Settings{InsecureSkipVerify: true},
 	})
 	if err != nil {
 		t.Fatal(err)

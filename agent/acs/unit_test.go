@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
@@ -101,52 +100,6 @@ func TestStopCandidates(t *testing.T) {
 	} {
 		if got := stopCandidates(tc.local, tc.manifest); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
-		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second, 2, 0.5)
-	step := 100 * time.Millisecond
-	for i := range 8 {
-		d := b.next()
-		if d < step || d >= step+step/2 {
-			t.Errorf("wait %d = %v, want [%v, %v)", i, d, step, step+step/2)
-		}
-		step = min(time.Second, 2*step)
-	}
-	b.reset()
-	if d := b.next(); d >= 150*time.Millisecond {
-		t.Errorf("after reset: %v", d)
-	}
-}
-
-func TestDecodeFrame(t *testing.T) {
-	for _, tc := range []struct {
-		in       string
-		wantType string
-		wantBody string
-		wantErr  bool
-	}{
-		{`{"type":"HeartbeatMessage","message":{"healthy":true,"messageId":"h1"}}`, "HeartbeatMessage", `{"healthy":true,"messageId":"h1"}`, false},
-		{`{"InvalidClusterException":"Invalid cluster"}`, "InvalidClusterException", `{"message":"Invalid cluster"}`, false},
-		{`{"type":"X"}`, "X", ``, false},
-		{`{"a":"b","c":"d"}`, "", "", true},
-		{`{"a":1}`, "", "", true},
-		{`{"":"x"}`, "", "", true},
-		{`{}`, "", "", true},
-		{`null`, "", "", true},
-		{`[]`, "", "", true},
-		{`{"type":7}`, "", "", true},
-		{``, "", "", true},
-	} {
-		msg, err := decodeFrame([]byte(tc.in))
-		if (err != nil) != tc.wantErr {
-			t.Errorf("%s: err = %v", tc.in, err)
-			continue
-		}
-		if msg.Type != tc.wantType || string(msg.Message) != tc.wantBody {
-			t.Errorf("%s: got %s %s", tc.in, msg.Type, msg.Message)
 		}
 	}
 }

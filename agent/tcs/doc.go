@@ -2,7 +2,8 @@
 // (TCS) websocket: it samples each running container's CPU and memory,
 // and every publish interval sends the instance's metrics, its
 // containers' health and its instance status, as the stock agent does.
-// The shapes live in wire/tcs.
+// The shapes live in wire/tcs; the connection itself (URL, signed dial,
+// backoff, deadlines, lifetime) is agent/wsclient's, shared with agent/acs.
 //
 //	Run ─┬─ sampler: every SampleInterval, Source.Stats per running container ─► bounded queues
 //	     └─ Endpoint() ─► dial (signed GET, proxy) ─► serve ─┬─ read loop: heartbeats, acks, stop, exceptions

@@ -2,63 +2,16 @@ package tcs
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/wire/tcs"
 )
-
-// errNoType is a frame that is neither an envelope nor an unframed error.
-var errNoType = errors.New("frame has no type")
-
-// decodeFrame decodes one text frame: the {"type","message"} envelope, or
-// the unframed error form {"<ExceptionName>":"<message>"}, which becomes an
-// envelope whose message is {"message":"<message>"}.
-func decodeFrame(data []byte) (tcs.Message, error) {
-	var msg tcs.Message
-	if err := json.Unmarshal(data, &msg); err != nil {
-		return tcs.Message{}, fmt.Errorf("decode frame: %w", err)
-	}
-	if msg.Type != "" {
-		return msg, nil
-	}
-	var unframed map[string]json.RawMessage
-	if err := json.Unmarshal(data, &unframed); err != nil || len(unframed) != 1 {
-		return tcs.Message{}, errNoType
-	}
-	for typ, v := range unframed {
-		var text string
-		if typ == "" || json.Unmarshal(v, &text) != nil {
-			return tcs.Message{}, errNoType
-		}
-		body, err := json.Marshal(tcs.Exception{Message: text})
-		if err != nil {
-			return tcs.Message{}, fmt.Errorf("re-encode unframed %s: %w", typ, err)
-		}
-		msg = tcs.Message{Type: typ, Message: body}
-	}
-	return msg, nil
-}
-
-// handshakeError decodes the body of a refused handshake as "Type:
-// message"; "" if it is not an error frame.
-func handshakeError(body []byte) string {
-	msg, err := decodeFrame(body)
-	if err != nil {
-		return ""
-	}
-	var ex tcs.Exception
-	if err := json.Unmarshal(msg.Message, &ex); err != nil {
-		_ = json.Unmarshal(msg.Message, &ex.Message)
-	}
-	return msg.Type + ": " + ex.Message
-}
 
 // handleFrame decodes and handles one frame from TCS. It reports whether
 // the frame proves the server alive (a heartbeat or an ack); its error,
 // errStopped, ends the connection. Nothing else a server sends is fatal.
 func (s *Session) handleFrame(data []byte) (alive bool, err error) {
-	msg, err := decodeFrame(data)
+	msg, err := wsclient.DecodeFrame(data)
 	if err != nil {
 		s.log.Warn("malformed TCS frame skipped", keyError, err, "bytes", len(data))
 		return false, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ecsd-project/ecsd/agent/task"
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/runtime"
 	"github.com/ecsd-project/ecsd/wire/acs"
 	"github.com/ecsd-project/ecsd/wire/tcs"
@@ -288,8 +289,7 @@ func startSession(t *testing.T, f *fakeTCS, src Source, tune func(*Config)) *Ses
 		Log:             testLog(t),
 		PublishInterval: 100 * time.Millisecond,
 		SampleInterval:  10 * time.Millisecond,
-		BackoffMin:      10 * time.Millisecond,
-		BackoffMax:      50 * time.Millisecond,
+		Settings:        wsclient.Settings{BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
 	}
 	if tune != nil {
 		tune(&cfg)

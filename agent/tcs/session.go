@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/gorilla/websocket"
 
 	"github.com/ecsd-project/ecsd/agent/task"
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/runtime"
 )
 
@@ -39,29 +36,21 @@ type Source interface {
 }
 
 // Clock tells the time and waits; injected so tests can shorten waits.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = wsclient.Clock
 
 // Defaults of the Config durations, the stock agent's values.
 const (
-	DefaultHandshakeTimeout   = 30 * time.Second
+	DefaultHandshakeTimeout   = wsclient.DefaultHandshakeTimeout
 	DefaultHeartbeatTimeout   = time.Minute
 	DefaultHeartbeatJitter    = time.Minute
-	DefaultReadTimeout        = 3 * time.Minute
-	DefaultWriteTimeout       = 3 * time.Minute
-	DefaultConnectionLifetime = 30 * time.Minute
-	DefaultLifetimeJitter     = 5 * time.Minute
+	DefaultReadTimeout        = wsclient.DefaultReadTimeout
+	DefaultWriteTimeout       = wsclient.DefaultWriteTimeout
+	DefaultConnectionLifetime = wsclient.DefaultConnectionLifetime
+	DefaultLifetimeJitter     = wsclient.DefaultLifetimeJitter
 	DefaultBackoffMin         = time.Second
 	DefaultBackoffMax         = time.Minute
 	DefaultBackoffMultiplier  = 2.0
-	DefaultBackoffJitter      = 0.2
+	DefaultBackoffJitter      = wsclient.DefaultBackoffJitter
 	DefaultPublishInterval    = 20 * time.Second
 	DefaultSampleInterval     = time.Second
 	// DefaultStatsCheckTimeout bounds one Stats call and one runtime check.
@@ -90,30 +79,15 @@ type Config struct {
 	CheckRuntime func(ctx context.Context) error
 	Clock        Clock        // nil: the system clock
 	Log          *slog.Logger // nil: discard
-	// Proxy picks the proxy for the handshake request; nil dials directly.
-	Proxy func(*http.Request) (*url.URL, error)
-	// InsecureSkipVerify turns off TLS certificate verification.
-	InsecureSkipVerify bool
 
-	HandshakeTimeout time.Duration
+	// Settings are the proxy, TLS, socket deadlines, lifetime and
+	// reconnect backoff of the connection; the backoff resets after a
+	// clean close.
+	wsclient.Settings
 	// HeartbeatTimeout plus a random jitter up to HeartbeatJitter without a
 	// HeartbeatMessage or an AckPublish* closes the connection.
 	HeartbeatTimeout time.Duration
 	HeartbeatJitter  time.Duration
-	// ReadTimeout and WriteTimeout are the socket deadlines.
-	ReadTimeout  time.Duration
-	WriteTimeout time.Duration
-	// ConnectionLifetime plus a random jitter up to LifetimeJitter ends a
-	// connection with close code 1000 and a reconnect.
-	ConnectionLifetime time.Duration
-	LifetimeJitter     time.Duration
-	// Reconnect backoff: from BackoffMin, times BackoffMultiplier per
-	// failure, capped at BackoffMax, each wait plus up to BackoffJitter of
-	// itself; reset by a clean close.
-	BackoffMin        time.Duration
-	BackoffMax        time.Duration
-	BackoffMultiplier float64
-	BackoffJitter     float64
 	// PublishInterval is how often metrics, health and instance status go
 	// out; SampleInterval how often each running container is sampled.
 	PublishInterval time.Duration
@@ -122,33 +96,16 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Clock == nil {
-		c.Clock = systemClock{}
+		c.Clock = wsclient.SystemClock{}
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	dur := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	dur(&c.HandshakeTimeout, DefaultHandshakeTimeout)
-	dur(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
-	dur(&c.HeartbeatJitter, DefaultHeartbeatJitter)
-	dur(&c.ReadTimeout, DefaultReadTimeout)
-	dur(&c.WriteTimeout, DefaultWriteTimeout)
-	dur(&c.ConnectionLifetime, DefaultConnectionLifetime)
-	dur(&c.LifetimeJitter, DefaultLifetimeJitter)
-	dur(&c.BackoffMin, DefaultBackoffMin)
-	dur(&c.BackoffMax, DefaultBackoffMax)
-	dur(&c.PublishInterval, DefaultPublishInterval)
-	dur(&c.SampleInterval, DefaultSampleInterval)
-	if c.BackoffMultiplier <= 1 {
-		c.BackoffMultiplier = DefaultBackoffMultiplier
-	}
-	if c.BackoffJitter <= 0 {
-		c.BackoffJitter = DefaultBackoffJitter
-	}
+	c.Settings.Fill(DefaultBackoffMin, DefaultBackoffMax, DefaultBackoffMultiplier)
+	wsclient.Default(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	wsclient.Default(&c.HeartbeatJitter, DefaultHeartbeatJitter)
+	wsclient.Default(&c.PublishInterval, DefaultPublishInterval)
+	wsclient.Default(&c.SampleInterval, DefaultSampleInterval)
 }
 
 func (c *Config) validate() error {
@@ -205,10 +162,9 @@ func New(cfg Config) (*Session, error) {
 // Connected reports whether a connection is up.
 func (s *Session) Connected() bool { return s.connected.Load() }
 
-// Why the session itself ended a connection.
+// Why the session itself ended a connection, besides wsclient.ErrExpired.
 var (
 	errHeartbeat = errors.New("no heartbeat or ack from TCS within the heartbeat timeout")
-	errExpired   = errors.New("connection reached its maximum lifetime")
 	errStopped   = errors.New("TCS asked to stop the telemetry session")
 )
 
@@ -223,21 +179,21 @@ func (s *Session) Run(ctx context.Context) error {
 	defer wg.Wait()
 	wg.Go(func() { s.sample(ctx) })
 
-	bo := newBackoff(s.cfg.BackoffMin, s.cfg.BackoffMax, s.cfg.BackoffMultiplier, s.cfg.BackoffJitter)
+	bo := s.cfg.Backoff()
 	for ctx.Err() == nil {
 		up, err := s.once(ctx)
 		if ctx.Err() != nil {
 			break
 		}
 		var wait time.Duration
-		if up && reconnectAtOnce(err) {
-			bo.reset()
+		if up && wsclient.ReconnectAtOnce(err) {
+			bo.Reset()
 			s.log.Info("TCS connection closed; reconnecting", keyReason, err)
 		} else {
-			wait = bo.next()
+			wait = bo.Next()
 			s.log.Warn("TCS connection failed; reconnecting after backoff", keyError, err, keyWait, wait)
 		}
-		if err := sleep(ctx, s.clock, wait); err != nil {
+		if err := wsclient.Sleep(ctx, s.clock, wait); err != nil {
 			break
 		}
 	}
@@ -256,28 +212,4 @@ func (s *Session) once(ctx context.Context) (bool, error) {
 	err = s.serve(ctx, ws, u)
 	s.connected.Store(false)
 	return true, err
-}
-
-// reconnectAtOnce tells the closes after which the stock agent reconnects
-// without backoff: a normal, going-away, abnormal (1006) or internal-error
-// close, EOF, or the session's own lifetime expiry.
-func reconnectAtOnce(err error) bool {
-	if errors.Is(err, io.EOF) || errors.Is(err, errExpired) {
-		return true
-	}
-	return websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway,
-		websocket.CloseAbnormalClosure, websocket.CloseInternalServerErr)
-}
-
-// sleep waits d on clk, or until ctx is done.
-func sleep(ctx context.Context, clk Clock, d time.Duration) error {
-	if err := ctx.Err(); err != nil || d <= 0 {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-clk.After(d):
-		return nil
-	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 )
 
 // signFrame returns the websocket text message carrying envelope: the
@@ -23,7 +25,7 @@ func signFrame(ctx context.Context, creds aws.Credentials, u, region string, env
 		return nil, fmt.Errorf("build frame request: %w", err)
 	}
 	sum := sha256.Sum256(envelope)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), signingService, region, now); err != nil {
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), wsclient.SigningService, region, now); err != nil {
 		return nil, fmt.Errorf("sign frame: %w", err)
 	}
 	req.Header.Set("Host", req.Host)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecsd-project/ecsd/agent/task"
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/runtime"
 	"github.com/ecsd-project/ecsd/wire/acs"
 	"github.com/ecsd-project/ecsd/wire/tcs"
@@ -82,7 +83,7 @@ func TestGoldenMetricsRequest(t *testing.T) {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	reqs[0].Metadata.MessageID = "4f6a0f6e-1c1d-4d5e-9a7b-0c9d8e7f6a5b"
-	b, err := encode(tcs.TypePublishMetricsRequest, reqs[0])
+	b, err := wsclient.Encode(tcs.TypePublishMetricsRequest, reqs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestGoldenHealthRequest(t *testing.T) {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	reqs[0].Metadata.MessageID = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
-	b, err := encode(tcs.TypePublishHealthRequest, reqs[0])
+	b, err := wsclient.Encode(tcs.TypePublishHealthRequest, reqs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestGoldenInstanceStatusRequest(t *testing.T) {
 	s.instanceStatusRequest(context.Background(), goldenNow.Add(-time.Minute))
 	req := s.instanceStatusRequest(context.Background(), goldenNow)
 	req.Metadata.RequestID = "9c8b7a6f-5e4d-4c3b-8a29-180f7e6d5c4b"
-	b, err := encode(tcs.TypePublishInstanceStatusRequest, req)
+	b, err := wsclient.Encode(tcs.TypePublishInstanceStatusRequest, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestGoldenRequestsDecodeStrictly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg, err := decodeFrame(data)
+		msg, err := wsclient.DecodeFrame(data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +151,7 @@ func TestGoldenRequestsDecodeStrictly(t *testing.T) {
 		if err := dec.Decode(v); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
-		again, _ := encode(msg.Type, v)
+		again, _ := wsclient.Encode(msg.Type, v)
 		if !bytes.Equal(append(again, '\n'), data) {
 			t.Errorf("%s does not survive a round trip:\n%s", name, again)
 		}
@@ -187,7 +188,7 @@ func TestServerMessages(t *testing.T) {
 		if line == "" {
 			continue
 		}
-		msg, err := decodeFrame([]byte(line))
+		msg, err := wsclient.DecodeFrame([]byte(line))
 		if err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
@@ -270,7 +271,7 @@ func TestMetricsSplitBySize(t *testing.T) {
 		t.Fatalf("%d requests, want 2 (3 tasks + 2 tasks)", len(reqs))
 	}
 	for i, r := range reqs {
-		b, _ := encode(tcs.TypePublishMetricsRequest, r)
+		b, _ := wsclient.Encode(tcs.TypePublishMetricsRequest, r)
 		if len(b) > tcs.MaxRequestBytes {
 			t.Errorf("request %d is %d bytes", i, len(b))
 		}

@@ -1,23 +1,11 @@
 package acs
 
-import (
-	"encoding/json"
-	"log/slog"
-)
+import "github.com/ecsd-project/ecsd/wire/wsenvelope"
 
-// Message is the envelope of every ACS frame in either direction.
-type Message struct {
-	// Type is the model shape name of Message, one of the Type* constants.
-	Type string `json:"type"`
-	// Message is the shape itself, decoded once Type is known.
-	Message json.RawMessage `json:"message"`
-}
-
-// LogValue logs the envelope's type and size only: the body may carry
-// credentials.
-func (m Message) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("type", m.Type), slog.Int("bytes", len(m.Message)))
-}
+// Message is the envelope of every ACS frame in either direction,
+// {"type","message"}; its LogValue logs the type and size only, as the
+// body may carry credentials.
+type Message = wsenvelope.Message
 
 // Type names, as they appear in Message.Type.
 const (
