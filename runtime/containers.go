@@ -43,6 +43,7 @@ type ContainerInfo struct {
 
 // proc is a started process that this Runtime watches until it exits.
 type proc struct {
+	task   client.Task
 	done   chan struct{}
 	status ExitStatus
 	err    error
@@ -212,13 +213,20 @@ func orDiscard(w io.Writer) io.Writer {
 // watch follows a started task until it exits, in a goroutine that ends
 // with the process.
 func (r *Runtime) watch(ctx context.Context, c client.Container, task client.Task, exitC <-chan client.ExitStatus) {
-	p := &proc{done: make(chan struct{})}
+	p := &proc{task: task, done: make(chan struct{})}
 	r.mu.Lock()
 	r.running[c.ID()] = p
 	r.mu.Unlock()
 	bg := context.WithoutCancel(ctx)
 	go func() {
 		es := <-exitC
+		if r.isClosed() {
+			// The wait ended with the connection: the container may well
+			// run on. Its FIFOs and its task stay for the next attach.
+			p.err = ErrClosed
+			close(p.done)
+			return
+		}
 		p.status, p.err = r.finish(bg, c, task, es)
 		close(p.done)
 	}()

@@ -14,4 +14,8 @@ var (
 
 	// ErrNotFound: no such container, image or task.
 	ErrNotFound = errors.New("not found")
+
+	// ErrClosed: the Runtime was closed while it watched the container,
+	// which is left running for the next Runtime to attach to.
+	ErrClosed = errors.New("runtime closed")
 )

@@ -50,6 +50,7 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	running map[string]*proc // container id → its live process, while ecsd watches it
+	closed  bool             // Close was called: watched tasks are left to a successor
 }
 
 // New connects to containerd and prepares the state directory.
@@ -101,7 +102,25 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 
 // Close releases the connection. Containers keep running.
 func (r *Runtime) Close() error {
+	// Let go of the running containers' output as a process exit would:
+	// stop reading their FIFOs (a successor in this process attaches to the
+	// same FIFOs and must not compete with these readers for the output),
+	// and leave their exits to whoever attaches next.
+	r.mu.Lock()
+	r.closed = true
+	for _, p := range r.running {
+		if io := p.task.IO(); io != nil {
+			io.Cancel()
+		}
+	}
+	r.mu.Unlock()
 	return r.client.Close()
+}
+
+func (r *Runtime) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // Client returns the underlying containerd client, for callers that need a

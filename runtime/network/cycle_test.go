@@ -45,9 +45,11 @@ func TestSetupTeardownCycles(t *testing.T) {
 	if !cycle(0) {
 		t.FailNow()
 	}
+	// Only this package's rules and links count: other packages' tests
+	// (ecsd end to end) may add and remove their own meanwhile.
 	type snapshot struct{ v4, v6, links string }
 	snap := func() snapshot {
-		return snapshot{iptablesSave("iptables-save"), iptablesSave("ip6tables-save"), linkNames(t)}
+		return snapshot{ours(iptablesSave("iptables-save")), ours(iptablesSave("ip6tables-save")), linkNames(t)}
 	}
 	before := snap()
 	// Five workers at once, ten cycles each: calls for different ids run
@@ -83,7 +85,20 @@ func TestSetupTeardownCycles(t *testing.T) {
 	}
 }
 
-// linkNames lists the host's network interfaces.
+// ours keeps the lines of an iptables-save that name this package's test
+// networks (their bridges, subnets and CNI comments).
+func ours(save string) string {
+	var b strings.Builder
+	for l := range strings.Lines(save) {
+		if ourRule.MatchString(l) {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// linkNames lists this package's test bridges and the interfaces enslaved
+// to them.
 func linkNames(t *testing.T) string {
 	ifs, err := net.Interfaces()
 	if err != nil {
@@ -91,11 +106,16 @@ func linkNames(t *testing.T) string {
 	}
 	var names []string
 	for _, i := range ifs {
-		names = append(names, i.Name)
+		master, _ := os.Readlink(filepath.Join("/sys/class/net", i.Name, "master"))
+		if ourBridge.MatchString(i.Name) || ourBridge.MatchString(filepath.Base(master)) {
+			names = append(names, i.Name)
+		}
 	}
 	slices.Sort(names)
 	return strings.Join(names, " ")
 }
+
+var ourBridge = regexp.MustCompile(`^ecsdt\d+$`)
 
 // An agent crash leaves attachments behind. A new Manager on the same
 // state keeps their host ports claimed; Cleanup removes those not kept,
