@@ -46,6 +46,9 @@ type Config struct {
 	// TCS tunes the telemetry session (publish interval, timers, Disabled);
 	// Run fills in the rest.
 	TCS tcs.Config
+	// TaskEndpoints serves task credentials and metadata, and the
+	// introspection API; the zero value serves neither.
+	TaskEndpoints TaskEndpoints
 }
 
 // Run recovers tasks, registers the instance, and runs the engine, the
@@ -57,11 +60,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Deferred calls run last first: cancel, then wait for the goroutines.
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	errc := make(chan error, 4)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -122,6 +126,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info("registered container instance", "containerInstanceArn", arn, "cluster", cfg.Cluster)
 	goRun("report", rep.Run)
+	undoRedirect, err := serveTaskEndpoints(ctx, cfg, eng, arn, goRun, log)
+	defer undoRedirect()
+	if err != nil {
+		return err
+	}
 
 	disc := &register.Discoverer{ECS: cfg.ECS, Cluster: cfg.Cluster,
 		Override: register.Endpoints{ACS: cfg.ACSEndpoint, TCS: cfg.TCSEndpoint}}
@@ -180,7 +189,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	select {
 	case err := <-errc:
-		cancel()
 		return err
 	case <-ctx.Done():
 		return nil

@@ -82,3 +82,15 @@ func (s *Store) RemoveTask(taskARN string) {
 		}
 	}
 }
+
+// ForTask returns a task's credentials of one role type.
+func (s *Store) ForTask(taskARN, roleType string) (Credentials, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.byID {
+		if c.TaskARN == taskARN && c.RoleType == roleType {
+			return c, true
+		}
+	}
+	return Credentials{}, false
+}

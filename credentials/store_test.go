@@ -26,3 +26,18 @@ func TestStoreAndRedaction(t *testing.T) {
 		t.Error("RemoveTask left credentials")
 	}
 }
+
+func TestForTask(t *testing.T) {
+	s := NewStore()
+	s.Set(Credentials{ID: "c1", TaskARN: "t1", RoleType: RoleTask, AccessKeyID: "A"})
+	s.Set(Credentials{ID: "c2", TaskARN: "t1", RoleType: RoleExecution, AccessKeyID: "E"})
+	if c, ok := s.ForTask("t1", RoleTask); !ok || c.ID != "c1" {
+		t.Errorf("task role = %+v %v", c, ok)
+	}
+	if c, ok := s.ForTask("t1", RoleExecution); !ok || c.ID != "c2" {
+		t.Errorf("execution role = %+v %v", c, ok)
+	}
+	if _, ok := s.ForTask("t2", RoleTask); ok {
+		t.Error("found credentials of an unknown task")
+	}
+}

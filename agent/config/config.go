@@ -93,8 +93,26 @@ type Config struct {
 	// (ECSD_CONTAINERD_NAMESPACE).
 	ContainerdNamespace string
 	// CredentialsListen is the task credentials and metadata endpoint's
-	// address (ECSD_CREDENTIALS_LISTEN).
+	// address (ECSD_CREDENTIALS_LISTEN); tasks reach it as
+	// 169.254.170.2:80 through the redirect.
 	CredentialsListen string
+	// TaskEndpointRedirect installs the iptables redirect of
+	// 169.254.170.2:80 to CredentialsListen, as ecs-init does
+	// (ECSD_TASK_ENDPOINT_REDIRECT).
+	TaskEndpointRedirect bool
+	// TaskEndpointChain names the redirect's iptables chain in the nat and
+	// filter tables (ECSD_TASK_ENDPOINT_CHAIN).
+	TaskEndpointChain string
+	// TaskMetadataRate and TaskMetadataBurst bound requests to the task
+	// endpoint (ECS_TASK_METADATA_RPS_LIMIT "rate,burst").
+	TaskMetadataRate  int
+	TaskMetadataBurst int
+	// TaskIAMRole serves task role credentials and advertises
+	// task-iam-role (ECS_ENABLE_TASK_IAM_ROLE); TaskIAMRoleNetworkHost
+	// also redirects host-network tasks and advertises
+	// task-iam-role-network-host (ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST).
+	TaskIAMRole            bool
+	TaskIAMRoleNetworkHost bool
 	// IntrospectionListen is the introspection API's address
 	// (ECSD_INTROSPECTION_LISTEN).
 	IntrospectionListen string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -157,6 +158,15 @@ func crossChecks(c Config, prov Provenance, already []Problem) []Problem {
 			Variable: "ECSD_INTROSPECTION_LISTEN", Value: c.IntrospectionListen, Origin: prov.Of("ECSD_INTROSPECTION_LISTEN"),
 			Msg: "the same address as ECSD_CREDENTIALS_LISTEN; want another",
 		})
+	}
+	if c.TaskEndpointRedirect && !bad["ECSD_CREDENTIALS_LISTEN"] && !bad["ECSD_TASK_ENDPOINT_REDIRECT"] {
+		host, _, _ := net.SplitHostPort(c.CredentialsListen)
+		if ip := net.ParseIP(host); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+			problems = append(problems, Problem{
+				Variable: "ECSD_CREDENTIALS_LISTEN", Value: c.CredentialsListen, Origin: prov.Of("ECSD_CREDENTIALS_LISTEN"),
+				Msg: "the task endpoint redirect (ECSD_TASK_ENDPOINT_REDIRECT=true) needs a loopback IPv4 address such as 127.0.0.1:51679",
+			})
+		}
 	}
 	return problems
 }

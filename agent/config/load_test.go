@@ -75,7 +75,13 @@ func TestDefaults(t *testing.T) {
 		NoProxy:                    "169.254.170.2,169.254.169.254,127.0.0.1,localhost,::1",
 		ContainerdAddress:          "/run/containerd/containerd.sock",
 		ContainerdNamespace:        "ecsd",
-		CredentialsListen:          "169.254.170.2:80",
+		CredentialsListen:          "127.0.0.1:51679",
+		TaskEndpointRedirect:       true,
+		TaskEndpointChain:          "ECSD-TASK-ENDPOINTS",
+		TaskMetadataRate:           40,
+		TaskMetadataBurst:          60,
+		TaskIAMRole:                true,
+		TaskIAMRoleNetworkHost:     true,
 		IntrospectionListen:        "127.0.0.1:51678",
 		SSMStateRoot:               "/var/lib/amazon/ssm",
 		SharedCredentialsProfile:   "default",
@@ -309,14 +315,14 @@ func TestBadFlags(t *testing.T) {
 }
 
 func TestUnknownVariablesWarn(t *testing.T) {
-	f := writeFile(t, "ecs.config", "ECS_ENABLE_TASK_IAM_ROLE=true\nECS_ENGINE_AUTH_DATA={\"secret\":\"hunter2\"}\nOTHER=1\nECSD_CNI_BRIGDE=x\n")
+	f := writeFile(t, "ecs.config", "ECS_ENABLE_GPU_SUPPORT=true\nECS_ENGINE_AUTH_DATA={\"secret\":\"hunter2\"}\nOTHER=1\nECSD_CNI_BRIGDE=x\n")
 	_, p := load(t, Sources{Files: []string{f}, Env: []string{"AWS_DEFAULT_REGION=us-east-1", "ECSD_TYPO=1", "PATH=/bin"}})
 	var got []string
 	for _, w := range p.Warnings {
 		got = append(got, w.String())
 	}
 	want := []string{
-		f + ":1: ECS_ENABLE_TASK_IAM_ROLE: not used by ecsd; ignored",
+		f + ":1: ECS_ENABLE_GPU_SUPPORT: not used by ecsd; ignored",
 		f + ":2: ECS_ENGINE_AUTH_DATA: not used by ecsd; ignored",
 		f + ":4: ECSD_CNI_BRIGDE: not used by ecsd; ignored",
 		"env: ECSD_TYPO: not used by ecsd; ignored",
@@ -464,6 +470,10 @@ var rejected = []struct {
 	{"ECSD_CONTAINERD_NAMESPACE", "-ecsd", "want letters and digits in parts"},
 	{"ECSD_CREDENTIALS_LISTEN", "169.254.170.2", "want HOST:PORT"},
 	{"ECSD_INTROSPECTION_LISTEN", "127.0.0.1:http", "want HOST:PORT with a port from 0 to 65535"},
+	{"ECS_TASK_METADATA_RPS_LIMIT", "40", "want RATE,BURST such as 40,60"},
+	{"ECS_TASK_METADATA_RPS_LIMIT", "0,60", "want RATE,BURST such as 40,60"},
+	{"ECSD_TASK_ENDPOINT_CHAIN", "ECSD TASK", "want 1 to 28 letters, digits, '-' or '_'"},
+	{"ECS_ENABLE_TASK_IAM_ROLE", "yes", "want true or false"},
 	{"ECSD_SSM_STATE_ROOT", "var/lib/amazon/ssm", "want an absolute path"},
 	{"ECSD_SHARED_CREDENTIALS_FILE", ".aws/credentials", "want an absolute path"},
 	{"ECSD_SHARED_CREDENTIALS_PROFILE", "my profile", "want a profile name without spaces or brackets"},
@@ -571,6 +581,18 @@ func TestListenersMustDiffer(t *testing.T) {
 	}
 	// Port 0 is a fresh port each time: no clash.
 	load(t, Sources{Env: []string{"AWS_DEFAULT_REGION=us-east-1", "ECSD_CREDENTIALS_LISTEN=127.0.0.1:0", "ECSD_INTROSPECTION_LISTEN=127.0.0.1:0"}})
+}
+
+func TestRedirectNeedsLoopback(t *testing.T) {
+	ps := problems(t, Sources{Env: []string{"AWS_DEFAULT_REGION=us-east-1", "ECSD_CREDENTIALS_LISTEN=0.0.0.0:51679"}})
+	if len(ps) != 1 || ps[0].Variable != "ECSD_CREDENTIALS_LISTEN" || !strings.Contains(ps[0].Msg, "needs a loopback IPv4 address") {
+		t.Errorf("problems %v", ps)
+	}
+	c, _ := load(t, Sources{Env: []string{"AWS_DEFAULT_REGION=us-east-1", "ECSD_CREDENTIALS_LISTEN=0.0.0.0:51679",
+		"ECSD_TASK_ENDPOINT_REDIRECT=false", "ECS_TASK_METADATA_RPS_LIMIT=10, 20"}})
+	if c.TaskMetadataRate != 10 || c.TaskMetadataBurst != 20 {
+		t.Errorf("rate limit %d,%d", c.TaskMetadataRate, c.TaskMetadataBurst)
+	}
 }
 
 func TestValidationErrorMessage(t *testing.T) {

@@ -228,9 +228,36 @@ func settings() []setting {
 			"letters and digits in parts joined by '.', '_' or '-', at most 76 characters",
 			"containerd namespace of ecsd's images and containers",
 			func(c *Config) *string { return &c.ContainerdNamespace }, checkNamespace),
-		str("ECSD_CREDENTIALS_LISTEN", "", "169.254.170.2:80", "HOST:PORT",
+		// The stock agent listens on 127.0.0.1:51679 and ecs-init redirects
+		// 169.254.170.2:80 there; so does ecsd.
+		str("ECSD_CREDENTIALS_LISTEN", "", "127.0.0.1:51679", "HOST:PORT; a loopback IPv4 address when ECSD_TASK_ENDPOINT_REDIRECT is on",
 			"address of the task credentials and metadata endpoint",
 			func(c *Config) *string { return &c.CredentialsListen }, checkListen),
+		boolean("ECSD_TASK_ENDPOINT_REDIRECT", "true", "redirect 169.254.170.2:80 to ECSD_CREDENTIALS_LISTEN with iptables, as ecs-init does",
+			func(c *Config) *bool { return &c.TaskEndpointRedirect }),
+		str("ECSD_TASK_ENDPOINT_CHAIN", "", "ECSD-TASK-ENDPOINTS", "1 to 28 letters, digits, '-' or '_'",
+			"iptables chain (nat and filter tables) of the task endpoint redirect",
+			func(c *Config) *string { return &c.TaskEndpointChain }, checkChain),
+		{
+			name: "ECS_TASK_METADATA_RPS_LIMIT", def: "40,60",
+			allowed: "RATE,BURST: two integers of at least 1, requests a second and the burst above it",
+			doc:     "rate limit of the task credentials and metadata endpoint",
+			parse: func(c *Config, v string) error {
+				rate, burst, ok := strings.Cut(v, ",")
+				r, err1 := strconv.Atoi(strings.TrimSpace(rate))
+				b, err2 := strconv.Atoi(strings.TrimSpace(burst))
+				if !ok || err1 != nil || err2 != nil || r < 1 || b < 1 {
+					return fmt.Errorf("want RATE,BURST such as 40,60")
+				}
+				c.TaskMetadataRate, c.TaskMetadataBurst = r, b
+				return nil
+			},
+			format: func(c Config) string { return fmt.Sprintf("%d,%d", c.TaskMetadataRate, c.TaskMetadataBurst) },
+		},
+		boolean("ECS_ENABLE_TASK_IAM_ROLE", "true", "task IAM role credentials for tasks (ecs-init sets it)",
+			func(c *Config) *bool { return &c.TaskIAMRole }),
+		boolean("ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST", "true", "task IAM role credentials for host-network tasks (ecs-init sets it)",
+			func(c *Config) *bool { return &c.TaskIAMRoleNetworkHost }),
 		str("ECSD_INTROSPECTION_LISTEN", "", "127.0.0.1:51678", "HOST:PORT",
 			"address of the introspection API",
 			func(c *Config) *string { return &c.IntrospectionListen }, checkListen),

@@ -117,6 +117,16 @@ func checkListen(v string) error {
 	return nil
 }
 
+// checkChain: an iptables chain name of ours.
+func checkChain(v string) error {
+	if len(v) > 28 || strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		return fmt.Errorf("want 1 to 28 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
 // checkNamespace is containerd's namespace rule: alphanumeric parts joined
 // by single '.', '_' or '-', at most 76 characters.
 func checkNamespace(v string) error {

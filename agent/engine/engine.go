@@ -178,6 +178,9 @@ func (e *Engine) Accept(ctx context.Context, tasks []*task.Task) error {
 	var fresh []*task.Task
 	for _, t := range tasks {
 		if _, ok := e.workers[t.ARN]; !ok {
+			if err := assignEndpointIDs(t); err != nil {
+				return err
+			}
 			fresh = append(fresh, t)
 		}
 	}

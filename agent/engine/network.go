@@ -71,7 +71,7 @@ func (w *worker) attach(ctx context.Context, c *task.Container, id string) (stri
 			ContainerPortRange: b.ContainerPortRange, HostPortRange: b.HostPortRange,
 		})
 	}
-	w.edit(func(*task.Task) { c.NetworkBindings = bindings })
+	w.edit(func(*task.Task) { c.NetworkBindings, c.IPv4Address = bindings, att.IPv4 })
 	w.ips[c.Name] = att.IPv4
 	return att.NetNSPath, nil
 }

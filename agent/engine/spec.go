@@ -85,7 +85,7 @@ func (w *worker) translate(ctx context.Context, c *task.Container) (*SpecResult,
 		VolumesFrom: from,
 		Region:      w.e.cfg.Region,
 		ImageEnv:    imageEnv,
-		Env:         w.e.cfg.Env,
+		Env:         withTaskEndpointEnv(w.e.cfg.Env, w.t.CredentialsID, c.EndpointID),
 	})
 	if err != nil {
 		return nil, err

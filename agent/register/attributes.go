@@ -48,6 +48,12 @@ func Attributes(cfg Config, first bool) []types.Attribute {
 	for _, d := range cfg.LoggingDrivers {
 		name(legacyPrefix + "logging-driver." + d)
 	}
+	if cfg.TaskIAMRole {
+		name(legacyPrefix + "task-iam-role")
+		if cfg.TaskIAMRoleNetworkHost {
+			name(legacyPrefix + "task-iam-role-network-host")
+		}
+	}
 	name(legacyPrefix + "ecr-auth")
 	if cfg.TaskCPUMemLimit {
 		name(capPrefix + "task-cpu-mem-limit")

@@ -39,6 +39,11 @@ type Config struct {
 	ReservedPortsUDP   []int
 	LoggingDrivers     []string
 	TaskCPUMemLimit    bool
+	// TaskIAMRole and TaskIAMRoleNetworkHost advertise task role
+	// credentials, and their support in host network mode
+	// (ECS_ENABLE_TASK_IAM_ROLE, ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST).
+	TaskIAMRole            bool
+	TaskIAMRoleNetworkHost bool
 	// DetailedOSFamily is the ecs.os-type-detailed attribute
 	// (ECS_DETAILED_OS_FAMILY); empty means from /etc/os-release.
 	DetailedOSFamily string

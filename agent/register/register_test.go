@@ -108,10 +108,13 @@ func goldenConfig(client *ecs.Client) Config {
 		ReservedPorts:      []int{22, 2375, 2376, 51678, 51679},
 		LoggingDrivers:     []string{"json-file", "awslogs", "none"},
 		TaskCPUMemLimit:    true,
+		TaskIAMRole:        true,
 		DetailedOSFamily:   "debian_12",
 		MemTotalMiB:        4096,
 		CPUs:               2,
 		MaxRetryTime:       time.Second,
+
+		TaskIAMRoleNetworkHost: true,
 	}
 }
 

@@ -51,7 +51,13 @@ type Container struct {
 	Queued  ContainerStatus `json:"queuedStatus"`
 
 	// RuntimeID is the containerd container id, set before it is created.
-	RuntimeID   string `json:"runtimeId,omitempty"`
+	RuntimeID string `json:"runtimeId,omitempty"`
+	// EndpointID is the random id of the container's task metadata URIs
+	// (/v3/ID, /v4/ID), set when the task is accepted and persisted with it.
+	EndpointID string `json:"endpointId,omitempty"`
+	// IPv4Address is the container's bridge address, set when its network
+	// is attached.
+	IPv4Address string `json:"ipv4Address,omitempty"`
 	ImageDigest string `json:"imageDigest,omitempty"`
 	ExitCode    *int   `json:"exitCode,omitempty"`
 	// Reason is "<ErrorName>: <message>" of the error that stopped it.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -217,6 +218,15 @@ func (w *world) startEcsd(cluster string) {
 // startEcsd runs this host's ecsd until the test ends or h.stopEcsd is
 // called; containers outlive it.
 func (h *host) startEcsd(cluster string) {
+	h.w.t.Helper()
+	if err := h.launch(cluster); err != nil {
+		h.w.t.Fatalf("ecsd %s: %v", h.name, err)
+	}
+}
+
+// launch starts ecsd as startEcsd does, and returns agent.Run's error if
+// it ends before it is ready.
+func (h *host) launch(cluster string) error {
 	w, t := h.w, h.w.t
 	t.Helper()
 	log := testLog(t).With("side", "ecsd-"+h.name)
@@ -242,10 +252,20 @@ func (h *host) startEcsd(cluster string) {
 	}
 	var once sync.Once
 	h.stopEcsd = func() { once.Do(stop) }
-	bridge := h.bridge
+	netCfg := network.Config{BridgeName: h.bridge, Subnet: h.subnet,
+		StateDir: filepath.Join(h.agentDir, "cni"), NetNSDir: h.netnsDir, DynamicPortRange: h.ports}
 	t.Cleanup(func() {
 		h.stopEcsd()
-		exec.Command("ip", "link", "del", bridge).Run()
+		// ecsd leaves its tasks running; take down their networks (veths,
+		// iptables rules, address leases, namespaces) before the bridge.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if m, err := network.New(netCfg); err != nil {
+			t.Errorf("clean up networks: %v", err)
+		} else if err := m.Cleanup(ctx, func(string) bool { return false }); err != nil {
+			t.Errorf("clean up networks: %v", err)
+		}
+		exec.Command("ip", "link", "del", netCfg.BridgeName).Run()
 	})
 
 	rt, err := runtime.New(ctx, runtime.Config{Address: w.ctd.Address, Namespace: h.namespace, StateDir: filepath.Join(h.agentDir, "runtime")})
@@ -253,8 +273,7 @@ func (h *host) startEcsd(cluster string) {
 		t.Fatal(err)
 	}
 	closers = append(closers, func() { rt.Close() })
-	netMgr, err := network.New(network.Config{BridgeName: h.bridge, Subnet: h.subnet,
-		StateDir: filepath.Join(h.agentDir, "cni"), NetNSDir: h.netnsDir, DynamicPortRange: h.ports})
+	netMgr, err := network.New(netCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,10 +304,11 @@ func (h *host) startEcsd(cluster string) {
 	}()
 	select {
 	case h.arn = <-ready:
+		return nil
 	case err := <-errc:
-		t.Fatalf("ecsd %s ended: %v", h.name, err)
+		return fmt.Errorf("ended: %w", err)
 	case <-time.After(60 * time.Second):
-		t.Fatalf("ecsd %s not ready after 60s", h.name)
+		return errors.New("not ready after 60s")
 	}
 }
 
