@@ -113,6 +113,9 @@ type Config struct {
 	// task-iam-role-network-host (ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST).
 	TaskIAMRole            bool
 	TaskIAMRoleNetworkHost bool
+	// DisableMetrics stops container metrics going to TCS
+	// (ECS_DISABLE_METRICS); health and instance status still go.
+	DisableMetrics bool
 	// IntrospectionListen is the introspection API's address
 	// (ECSD_INTROSPECTION_LISTEN).
 	IntrospectionListen string

@@ -254,6 +254,8 @@ func settings() []setting {
 			},
 			format: func(c Config) string { return fmt.Sprintf("%d,%d", c.TaskMetadataRate, c.TaskMetadataBurst) },
 		},
+		boolean("ECS_DISABLE_METRICS", "false", "send no container metrics to TCS (health and instance status still go)",
+			func(c *Config) *bool { return &c.DisableMetrics }),
 		boolean("ECS_ENABLE_TASK_IAM_ROLE", "true", "task IAM role credentials for tasks (ecs-init sets it)",
 			func(c *Config) *bool { return &c.TaskIAMRole }),
 		boolean("ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST", "true", "task IAM role credentials for host-network tasks (ecs-init sets it)",

@@ -26,15 +26,18 @@ func (s *Session) publishLoop(ctx context.Context, out sender) {
 	}
 }
 
-// publish sends one metrics message set, one health message set and the
-// instance status. A failed send ends the round: the read loop notices a
+// publish sends one metrics message set (unless DisableMetrics), one
+// health message set and the instance status. A failed send ends the round: the read loop notices a
 // dead connection by itself.
 func (s *Session) publish(ctx context.Context, out sender) {
 	now := s.clock.Now()
 	tasks := s.cfg.Source.Tasks()
 	slices.SortFunc(tasks, func(a, b *task.Task) int { return strings.Compare(a.ARN, b.ARN) })
 
-	metrics := metricsRequests(s.cfg.Cluster, s.cfg.ContainerInstanceARN, tasks, s.stats.take, now)
+	var metrics []tcs.PublishMetricsRequest
+	if !s.cfg.DisableMetrics {
+		metrics = metricsRequests(s.cfg.Cluster, s.cfg.ContainerInstanceARN, tasks, s.stats.take, now)
+	}
 	for _, req := range metrics {
 		if err := out.send(ctx, tcs.TypePublishMetricsRequest, req); err != nil {
 			s.log.Warn("publish metrics", keyError, err)

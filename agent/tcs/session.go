@@ -61,6 +61,9 @@ const (
 type Config struct {
 	// Disabled turns telemetry off: Run returns at once.
 	Disabled bool
+	// DisableMetrics sends no container metrics (ECS_DISABLE_METRICS):
+	// containers are not sampled; health and instance status still go.
+	DisableMetrics bool
 	// Endpoint returns the telemetry endpoint (DiscoverPollEndpoint's
 	// telemetryEndpoint). It is called before every connection attempt.
 	Endpoint func(ctx context.Context) (string, error)
@@ -177,7 +180,9 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { s.sample(ctx) })
+	if !s.cfg.DisableMetrics {
+		wg.Go(func() { s.sample(ctx) })
+	}
 
 	bo := s.cfg.Backoff()
 	for ctx.Err() == nil {

@@ -174,6 +174,25 @@ func TestIdleInstance(t *testing.T) {
 	}
 }
 
+// TestDisableMetrics: with ECS_DISABLE_METRICS nothing is sampled and no
+// metrics go out; health and instance status still do.
+func TestDisableMetrics(t *testing.T) {
+	f := newFakeTCS(t, false)
+	src := newFakeSource()
+	startSession(t, f, src, func(c *Config) { c.DisableMetrics = true })
+	eventually(t, "health and instance status", func() bool {
+		return len(f.ofType(tcs.TypePublishInstanceStatusRequest)) >= 2 && len(f.ofType(tcs.TypePublishHealthRequest)) >= 2
+	})
+	if n := len(f.ofType(tcs.TypePublishMetricsRequest)); n != 0 {
+		t.Errorf("%d metrics requests with metrics disabled", n)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.calls) != 0 {
+		t.Errorf("containers sampled with metrics disabled: %v", src.calls)
+	}
+}
+
 // TestDisabled: a disabled session needs nothing and does nothing.
 func TestDisabled(t *testing.T) {
 	s, err := New(Config{Disabled: true})

@@ -21,6 +21,7 @@ import (
 	"github.com/ecsd-project/ecsd/agent/engine"
 	"github.com/ecsd-project/ecsd/agent/register"
 	"github.com/ecsd-project/ecsd/agent/store"
+	"github.com/ecsd-project/ecsd/agent/tcs"
 	"github.com/ecsd-project/ecsd/credentials"
 	"github.com/ecsd-project/ecsd/internal/version"
 	"github.com/ecsd-project/ecsd/runtime"
@@ -110,6 +111,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Credentials: creds, Creds: credentials.NewStore(), TaskEndpoints: taskEndpoints(cfg),
 		Cluster: cfg.Cluster, Region: cfg.Region,
 		ACSEndpoint: cfg.ACSEndpoint, TCSEndpoint: cfg.TCSEndpoint, Proxy: cfg.ProxyFunc(),
+		TCS:          tcs.Config{DisableMetrics: cfg.DisableMetrics},
 		AgentVersion: version.Version, AgentHash: version.Commit,
 		Log: log,
 		Ready: func(arn string) {
