@@ -130,6 +130,9 @@ sleep 2
 say "the sidecar's output (ecsd logs)"
 ECS_DATADIR="$DEMO/data" bin/ecsd logs "$TASK" sidecar | tail -n 3
 
+say "waiting for the health check's verdict (ecsd reports health over TCS every 20 s)"
+watch "RUNNING	HEALTHY"
+
 say "stopping the task"
 t0=$(date +%s.%N)
 "${AWS[@]}" ecs stop-task --cluster "$CLUSTER" --task "$TASK" --reason "demo done" --query 'task.desiredStatus' --output text
