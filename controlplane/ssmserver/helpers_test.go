@@ -193,6 +193,7 @@ type env struct {
 	mu      sync.Mutex
 	addr    string         // of the current server
 	raw     *http.Client   // for rawCall
+	clients []*http.Transport
 	targets map[string]int // calls seen, by X-Amz-Target
 	secrets []string       // must never be logged
 }
@@ -267,6 +268,13 @@ func (e *env) stop() {
 func (e *env) restart() {
 	e.t.Helper()
 	e.stop()
+	// Connections kept alive to the old server are dead: a client that
+	// raced the close would read EOF from one (a POST is not retried).
+	e.mu.Lock()
+	for _, tr := range e.clients {
+		tr.CloseIdleConnections()
+	}
+	e.mu.Unlock()
 	e.start()
 }
 
@@ -286,6 +294,9 @@ func (e *env) httpClient(t *testing.T) *http.Client {
 		return d.DialContext(ctx, network, addr)
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
+	e.mu.Lock()
+	e.clients = append(e.clients, tr)
+	e.mu.Unlock()
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
