@@ -3,5 +3,9 @@
 // keeps one connection per container instance (a new one replaces the
 // old), sends heartbeats, and lets the control plane send messages,
 // deliver payloads and wait for their AckRequest. Frames are the shapes of
-// wire/acs; garbage from an agent is logged and skipped.
+// wire/acs; garbage from an agent is logged and skipped. The connection
+// scaffolding (upgrade, the session per instance, heartbeats, timed
+// writes, Close) is controlplane/wsserver's; this package keeps the
+// handshake's query and refusals, acks, payloads, manifests and
+// credentials acks.
 package acsserver

@@ -14,12 +14,12 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ecsd-project/ecsd/controlplane/wsserver"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
 // Log attribute keys.
 const (
-	keyInstance  = "containerInstance"
 	keyType      = "type"
 	keyMessageID = "messageId"
 	keyError     = "error"
@@ -28,7 +28,7 @@ const (
 // Defaults of Options.
 const (
 	DefaultHeartbeatInterval = time.Minute
-	DefaultWriteTimeout      = 10 * time.Second
+	DefaultWriteTimeout      = wsserver.DefaultWriteTimeout
 )
 
 // Errors of Send and Deliver.
@@ -40,15 +40,7 @@ var (
 )
 
 // Clock tells the time and waits; injected so tests control heartbeats.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = wsserver.Clock
 
 // Options configures a Server.
 type Options struct {
@@ -90,56 +82,49 @@ type Info struct {
 // Server is ecs-local's ACS endpoint: an http.Handler for GET /ws that
 // keeps one websocket per container instance.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	clock    Clock
-	upgrader websocket.Upgrader
-
-	wg sync.WaitGroup // connection goroutines
+	opts  Options
+	log   *slog.Logger
+	clock Clock
+	conns *wsserver.Server[*session]
 
 	mu       sync.Mutex
-	closed   bool
-	sessions map[string]*session // by container instance ARN
-	seq      map[string]int64    // last seqNum/timeline per container instance
+	seq      map[string]int64 // last seqNum/timeline per container instance
 	credAcks map[string]acs.IAMRoleCredentialsAckRequest
 }
 
 // New builds a Server.
 func New(opts Options) *Server {
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
-	if opts.Clock == nil {
-		opts.Clock = systemClock{}
-	}
 	if opts.HeartbeatInterval == 0 {
 		opts.HeartbeatInterval = DefaultHeartbeatInterval
 	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	return &Server{
-		opts:  opts,
-		log:   opts.Log,
-		clock: opts.Clock,
-		upgrader: websocket.Upgrader{
-			ReadBufferSize:  32768,
-			WriteBufferSize: 4096,
-		},
-		sessions: map[string]*session{},
+	s := &Server{
+		opts:     opts,
 		seq:      map[string]int64{},
 		credAcks: map[string]acs.IAMRoleCredentialsAckRequest{},
 	}
+	wopts := wsserver.Options[*session]{
+		Service:           "ACS",
+		Log:               opts.Log,
+		Clock:             opts.Clock,
+		HeartbeatInterval: opts.HeartbeatInterval,
+		Heartbeat: func() (string, any) {
+			return acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newID()}
+		},
+		WriteTimeout: opts.WriteTimeout,
+		OnFrame:      s.onFrame,
+	}
+	if opts.OnConnect != nil {
+		wopts.OnConnect = func(ctx context.Context, sess *session) { opts.OnConnect(ctx, sess.Instance()) }
+	}
+	s.conns = wsserver.New(wopts)
+	s.log, s.clock = s.conns.Log(), s.conns.Clock()
+	return s
 }
 
 // session is one agent's connection.
 type session struct {
-	info   Info
-	ws     *websocket.Conn
-	done   chan struct{} // closed when the connection ended
-	cancel context.CancelFunc
-
-	wmu sync.Mutex // one writer at a time
+	*wsserver.Conn
+	info Info
 
 	mu      sync.Mutex
 	waiters map[string]chan struct{} // by messageId, closed on its AckRequest
@@ -158,11 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var ex *Exception
 			if !errors.As(err, &ex) {
-				status := http.StatusForbidden
-				if r.Header.Get("Authorization") == "" {
-					status = http.StatusUnauthorized
-				}
-				ex = &Exception{Status: status, Type: acs.TypeAccessDeniedException, Message: err.Error()}
+				ex = &Exception{Status: wsserver.DeniedStatus(r), Type: acs.TypeAccessDeniedException, Message: err.Error()}
 			}
 			s.log.Warn("ACS handshake refused", keyType, ex.Type, keyError, ex.Message)
 			writeException(w, ex)
@@ -186,100 +167,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "clusterArn and containerInstanceArn are required"})
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.wg.Add(1)
+	newSession := func(c *wsserver.Conn) *session {
+		info.ConnectedAt = s.clock.Now()
+		return &session{Conn: c, info: info, waiters: map[string]chan struct{}{}}
 	}
-	s.mu.Unlock()
-	if closed {
+	err := s.conns.Serve(w, r, info.ContainerInstanceARN, newSession,
+		"agentVersion", info.AgentVersion, "sendCredentials", info.SendCredentials)
+	if errors.Is(err, wsserver.ErrClosed) {
 		writeException(w, &Exception{Status: http.StatusServiceUnavailable, Type: acs.TypeServerException, Message: "server is shutting down"})
-		return
 	}
-	defer s.wg.Done()
-
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		s.log.Warn("ACS upgrade failed", keyInstance, info.ContainerInstanceARN, keyError, err)
-		return
-	}
-	info.ConnectedAt = s.clock.Now()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	sess := &session{info: info, ws: ws, done: make(chan struct{}), cancel: cancel, waiters: map[string]chan struct{}{}}
-	s.serve(ctx, sess)
 }
 
-// serve registers sess (replacing an older connection of the same
-// instance), starts its heartbeats and OnConnect, and reads its frames
-// until the connection ends.
-func (s *Server) serve(ctx context.Context, sess *session) {
-	arn := sess.info.ContainerInstanceARN
-	log := s.log.With(keyInstance, arn)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		sess.cancel()
-		sess.close(websocket.CloseGoingAway, "ecs-local is stopping")
+// onFrame records each frame the agent sends and passes it to OnMessage;
+// garbage is logged and skipped.
+func (s *Server) onFrame(_ context.Context, sess *session, data []byte) {
+	var msg acs.Message
+	if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
+		sess.Log().Warn("malformed frame from agent skipped", keyError, err, "bytes", len(data))
 		return
 	}
-	old := s.sessions[arn]
-	s.sessions[arn] = sess
-	s.mu.Unlock()
-	if old != nil {
-		log.Info("new ACS connection replaces the old one")
-		old.close(websocket.CloseNormalClosure, "replaced by a new connection")
-	}
-	log.Info("agent connected to ACS", "agentVersion", sess.info.AgentVersion, "sendCredentials", sess.info.SendCredentials)
-
-	var wg sync.WaitGroup
-	if s.opts.HeartbeatInterval > 0 {
-		wg.Go(func() { s.heartbeat(ctx, sess) })
-	}
-	if s.opts.OnConnect != nil {
-		wg.Go(func() { s.opts.OnConnect(ctx, arn) })
-	}
-	s.readLoop(sess, log)
-
-	sess.cancel()
-	_ = sess.ws.Close()
-	close(sess.done)
-	s.mu.Lock()
-	if s.sessions[arn] == sess {
-		delete(s.sessions, arn)
-	}
-	s.mu.Unlock()
-	wg.Wait()
-	log.Info("agent disconnected from ACS")
-}
-
-// readLoop records each frame the agent sends; garbage is logged and
-// skipped.
-func (s *Server) readLoop(sess *session, log *slog.Logger) {
-	for {
-		typ, data, err := sess.ws.ReadMessage()
-		if err != nil {
-			log.Debug("ACS connection ended", keyError, err)
-			return
-		}
-		if typ != websocket.TextMessage {
-			log.Warn("non-text frame from agent skipped", keyType, typ)
-			continue
-		}
-		var msg acs.Message
-		if err := json.Unmarshal(data, &msg); err != nil || msg.Type == "" {
-			log.Warn("malformed frame from agent skipped", keyError, err, "bytes", len(data))
-			continue
-		}
-		s.record(sess, log, msg)
-		if s.opts.OnMessage != nil {
-			s.opts.OnMessage(sess.info.ContainerInstanceARN, msg)
-		}
+	s.record(sess, msg)
+	if s.opts.OnMessage != nil {
+		s.opts.OnMessage(sess.Instance(), msg)
 	}
 }
 
 // record notes acks: an AckRequest releases the Deliver waiting for it; a
 // credentials ack is kept for CredentialsAck.
-func (s *Server) record(sess *session, log *slog.Logger, msg acs.Message) {
+func (s *Server) record(sess *session, msg acs.Message) {
+	log := sess.Log()
 	switch msg.Type {
 	case acs.TypeAckRequest:
 		var ack acs.AckRequest
@@ -308,31 +224,14 @@ func (s *Server) record(sess *session, log *slog.Logger, msg acs.Message) {
 	}
 }
 
-// heartbeat sends a HeartbeatMessage every interval until ctx ends.
-func (s *Server) heartbeat(ctx context.Context, sess *session) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.clock.After(s.opts.HeartbeatInterval):
-		}
-		err := s.write(ctx, sess, acs.TypeHeartbeatMessage, acs.HeartbeatMessage{Healthy: true, MessageID: newID()})
-		if err != nil {
-			s.log.Warn("send heartbeat", keyInstance, sess.info.ContainerInstanceARN, keyError, err)
-			_ = sess.ws.Close()
-			return
-		}
-	}
-}
-
 // Send writes one message of type msgType to the agent of the container
 // instance.
 func (s *Server) Send(ctx context.Context, containerInstanceARN, msgType string, msg any) error {
-	sess := s.session(containerInstanceARN)
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return fmt.Errorf("send %s to %s: %w", msgType, containerInstanceARN, ErrNotConnected)
 	}
-	if err := s.write(ctx, sess, msgType, msg); err != nil {
+	if err := sess.Write(ctx, msgType, msg); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msgType, containerInstanceARN, err)
 	}
 	return nil
@@ -344,8 +243,8 @@ func (s *Server) Send(ctx context.Context, containerInstanceARN, msgType string,
 // messageId: the agent acks only once it persisted the tasks. It fails if
 // the instance is not connected, the connection ends first, or ctx is done.
 func (s *Server) Deliver(ctx context.Context, containerInstanceARN string, payload acs.PayloadMessage) error {
-	sess := s.session(containerInstanceARN)
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return fmt.Errorf("deliver payload to %s: %w", containerInstanceARN, ErrNotConnected)
 	}
 	payload.MessageID = newID()
@@ -359,13 +258,13 @@ func (s *Server) Deliver(ctx context.Context, containerInstanceARN string, paylo
 	}
 	acked := sess.expect(payload.MessageID)
 	defer sess.forget(payload.MessageID)
-	if err := s.write(ctx, sess, acs.TypePayloadMessage, payload); err != nil {
+	if err := sess.Write(ctx, acs.TypePayloadMessage, payload); err != nil {
 		return fmt.Errorf("deliver payload %s to %s: %w", payload.MessageID, containerInstanceARN, err)
 	}
 	select {
 	case <-acked:
 		return nil
-	case <-sess.done:
+	case <-sess.Done():
 		return fmt.Errorf("deliver payload %s to %s: %w", payload.MessageID, containerInstanceARN, ErrDisconnected)
 	case <-ctx.Done():
 		return fmt.Errorf("deliver payload %s to %s: no ack: %w", payload.MessageID, containerInstanceARN, ctx.Err())
@@ -376,8 +275,8 @@ func (s *Server) Deliver(ctx context.Context, containerInstanceARN string, paylo
 // messageId and the next timeline, which is above every seqNum delivered
 // before (the agent discards manifests not newer than its latest payload).
 func (s *Server) SendManifest(ctx context.Context, containerInstanceARN string, tasks []acs.TaskIdentifier) error {
-	sess := s.session(containerInstanceARN)
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return fmt.Errorf("send task manifest to %s: %w", containerInstanceARN, ErrNotConnected)
 	}
 	timeline := s.nextSeq(containerInstanceARN)
@@ -389,7 +288,7 @@ func (s *Server) SendManifest(ctx context.Context, containerInstanceARN string, 
 		MessageID:            newID(),
 		Timeline:             &timeline,
 	}
-	if err := s.write(ctx, sess, acs.TypeTaskManifestMessage, msg); err != nil {
+	if err := sess.Write(ctx, acs.TypeTaskManifestMessage, msg); err != nil {
 		return fmt.Errorf("send task manifest to %s: %w", containerInstanceARN, err)
 	}
 	return nil
@@ -398,13 +297,13 @@ func (s *Server) SendManifest(ctx context.Context, containerInstanceARN string, 
 // Connected reports whether an agent is connected for the container
 // instance.
 func (s *Server) Connected(containerInstanceARN string) bool {
-	return s.session(containerInstanceARN) != nil
+	return s.conns.Connected(containerInstanceARN)
 }
 
 // Info describes the connected agent of the container instance.
 func (s *Server) Info(containerInstanceARN string) (Info, bool) {
-	sess := s.session(containerInstanceARN)
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return Info{}, false
 	}
 	return sess.info, true
@@ -422,35 +321,18 @@ func (s *Server) CredentialsAck(credentialsID string) (acs.IAMRoleCredentialsAck
 // Disconnect closes the connection of the container instance with close
 // code 1000; the agent reconnects at once.
 func (s *Server) Disconnect(containerInstanceARN string) error {
-	sess := s.session(containerInstanceARN)
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return fmt.Errorf("disconnect %s: %w", containerInstanceARN, ErrNotConnected)
 	}
-	sess.close(websocket.CloseNormalClosure, "closed by ecs-local")
+	sess.Close(websocket.CloseNormalClosure, "closed by ecs-local")
 	return nil
 }
 
 // Close disconnects every agent, refuses new handshakes and waits for the
 // connections' goroutines.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	var all []*session
-	for _, sess := range s.sessions {
-		all = append(all, sess)
-	}
-	s.mu.Unlock()
-	for _, sess := range all {
-		sess.close(websocket.CloseGoingAway, "ecs-local is stopping")
-	}
-	s.wg.Wait()
-	return nil
-}
-
-func (s *Server) session(arn string) *session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[arn]
+	return s.conns.Close()
 }
 
 // nextSeq is the next sequence number of the instance. A new counter starts
@@ -465,31 +347,6 @@ func (s *Server) nextSeq(arn string) int64 {
 	}
 	s.seq[arn] = n
 	return n
-}
-
-// write sends one frame under the session's write lock.
-func (s *Server) write(ctx context.Context, sess *session, msgType string, body any) error {
-	inner, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", msgType, err)
-	}
-	frame, err := json.Marshal(acs.Message{Type: msgType, Message: inner})
-	if err != nil {
-		return fmt.Errorf("encode %s envelope: %w", msgType, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(s.opts.WriteTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	sess.wmu.Lock()
-	defer sess.wmu.Unlock()
-	if err := sess.ws.SetWriteDeadline(deadline); err != nil {
-		return err
-	}
-	return sess.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
 func (sess *session) expect(messageID string) <-chan struct{} {
@@ -513,12 +370,6 @@ func (sess *session) acked(messageID string) {
 		close(ch)
 		delete(sess.waiters, messageID)
 	}
-}
-
-// close sends a close frame (best effort) and closes the socket.
-func (sess *session) close(code int, text string) {
-	_ = sess.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-	_ = sess.ws.Close()
 }
 
 // newID is a random UUID (version 4), the form of ACS message IDs.

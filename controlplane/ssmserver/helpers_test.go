@@ -191,8 +191,8 @@ type env struct {
 	admin *ssmsdk.Client
 
 	mu      sync.Mutex
-	addr    string         // of the current server
-	raw     *http.Client   // for rawCall
+	addr    string       // of the current server
+	raw     *http.Client // for rawCall
 	clients []*http.Transport
 	targets map[string]int // calls seen, by X-Amz-Target
 	secrets []string       // must never be logged

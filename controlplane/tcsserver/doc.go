@@ -6,4 +6,6 @@
 // heartbeats, and keeps in memory the latest metrics set, health set and
 // instance status of each container instance for Latest and the status
 // page. Frames are the shapes of wire/tcs; garbage is logged and skipped.
+// The connection scaffolding (upgrade, the session per instance,
+// heartbeats, timed writes, Close) is controlplane/wsserver's.
 package tcsserver

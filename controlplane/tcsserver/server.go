@@ -3,6 +3,7 @@ package tcsserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,14 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/ecsd-project/ecsd/controlplane/wsserver"
 	"github.com/ecsd-project/ecsd/wire/tcs"
 )
 
 // Log attribute keys.
 const (
-	keyInstance  = "containerInstance"
 	keyType      = "type"
 	keyMessageID = "messageId"
 	keyError     = "error"
@@ -26,21 +25,13 @@ const (
 // Defaults of Options.
 const (
 	DefaultHeartbeatInterval = 30 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
+	DefaultWriteTimeout      = wsserver.DefaultWriteTimeout
 	// maxFrame bounds one frame: a 1 MiB request plus its headers.
 	maxFrame = 1<<20 + 64<<10
 )
 
 // Clock tells the time and waits; injected so tests control heartbeats.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+type Clock = wsserver.Clock
 
 // Options configures a Server.
 type Options struct {
@@ -86,51 +77,42 @@ type record struct {
 
 // Server is ecs-local's TCS endpoint: an http.Handler for the websocket.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	clock    Clock
-	upgrader websocket.Upgrader
+	opts  Options
+	log   *slog.Logger
+	clock Clock
+	conns *wsserver.Server[*session]
 
-	wg sync.WaitGroup // connection goroutines
-
-	mu       sync.Mutex
-	closed   bool
-	sessions map[string]*session // by container instance ARN
-	records  map[string]*record  // by container instance ARN
+	mu      sync.Mutex
+	records map[string]*record // by container instance ARN
 }
 
 // New builds a Server.
 func New(opts Options) *Server {
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
-	if opts.Clock == nil {
-		opts.Clock = systemClock{}
-	}
 	if opts.HeartbeatInterval == 0 {
 		opts.HeartbeatInterval = DefaultHeartbeatInterval
 	}
-	if opts.WriteTimeout <= 0 {
-		opts.WriteTimeout = DefaultWriteTimeout
-	}
-	return &Server{
-		opts:     opts,
-		log:      opts.Log,
-		clock:    opts.Clock,
-		upgrader: websocket.Upgrader{ReadBufferSize: 32768, WriteBufferSize: 4096},
-		sessions: map[string]*session{},
-		records:  map[string]*record{},
-	}
+	s := &Server{opts: opts, records: map[string]*record{}}
+	s.conns = wsserver.New(wsserver.Options[*session]{
+		Service:           "TCS",
+		Log:               opts.Log,
+		Clock:             opts.Clock,
+		HeartbeatInterval: opts.HeartbeatInterval,
+		Heartbeat: func() (string, any) {
+			return tcs.TypeHeartbeatMessage, tcs.HeartbeatMessage{Healthy: true}
+		},
+		WriteTimeout: opts.WriteTimeout,
+		ReadLimit:    maxFrame,
+		OnFrame:      s.onFrame,
+	})
+	s.log, s.clock = s.conns.Log(), s.conns.Clock()
+	return s
 }
 
 // session is one agent's connection.
 type session struct {
+	*wsserver.Conn
 	handshake *http.Request
-	cluster   string
-	arn       string
 	principal string
-	ws        *websocket.Conn
-	wmu       sync.Mutex // one writer at a time
 }
 
 // ServeHTTP verifies and upgrades an agent's handshake, then serves the
@@ -144,100 +126,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Verify != nil {
 		p, err := s.opts.Verify(r, nil)
 		if err != nil {
-			status := http.StatusForbidden
-			if r.Header.Get("Authorization") == "" {
-				status = http.StatusUnauthorized
-			}
 			s.log.Warn("TCS handshake refused", keyError, err)
-			writeException(w, status, tcs.TypeBadRequestException, err.Error())
+			writeException(w, wsserver.DeniedStatus(r), tcs.TypeBadRequestException, err.Error())
 			return
 		}
 		principal = p
 	}
 	q := r.URL.Query()
-	sess := &session{handshake: r, cluster: q.Get("cluster"), arn: q.Get("containerInstance"), principal: principal}
-	if sess.cluster == "" || sess.arn == "" {
+	cluster, arn := q.Get("cluster"), q.Get("containerInstance")
+	if cluster == "" || arn == "" {
 		writeException(w, http.StatusBadRequest, tcs.TypeBadRequestException, "cluster and containerInstance are required")
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.wg.Add(1)
-	}
-	s.mu.Unlock()
-	if closed {
-		writeException(w, http.StatusServiceUnavailable, tcs.TypeServerException, "server is shutting down")
-		return
-	}
-	defer s.wg.Done()
-
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		s.log.Warn("TCS upgrade failed", keyInstance, sess.arn, keyError, err)
-		return
-	}
-	ws.SetReadLimit(maxFrame)
-	sess.ws = ws
-	s.serve(context.WithoutCancel(r.Context()), sess)
-}
-
-// serve registers sess (replacing an older connection of the same
-// instance), sends heartbeats and reads frames until the connection ends.
-func (s *Server) serve(ctx context.Context, sess *session) {
-	log := s.log.With(keyInstance, sess.arn)
-	s.mu.Lock()
-	if s.closed {
+	newSession := func(c *wsserver.Conn) *session {
+		s.mu.Lock()
+		rec := s.recordLocked(arn)
+		rec.Cluster, rec.Principal = cluster, principal
 		s.mu.Unlock()
-		sess.close(websocket.CloseGoingAway, "ecs-local is stopping")
-		return
+		return &session{Conn: c, handshake: r, principal: principal}
 	}
-	old := s.sessions[sess.arn]
-	s.sessions[sess.arn] = sess
-	rec := s.recordLocked(sess.arn)
-	rec.Cluster, rec.Principal = sess.cluster, sess.principal
-	s.mu.Unlock()
-	if old != nil {
-		log.Info("new TCS connection replaces the old one")
-		old.close(websocket.CloseNormalClosure, "replaced by a new connection")
+	err := s.conns.Serve(w, r, arn, newSession, "agentVersion", q.Get("agentVersion"))
+	if errors.Is(err, wsserver.ErrClosed) {
+		writeException(w, http.StatusServiceUnavailable, tcs.TypeServerException, "server is shutting down")
 	}
-	log.Info("agent connected to TCS", "agentVersion", sess.handshake.URL.Query().Get("agentVersion"))
-
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	if s.opts.HeartbeatInterval > 0 {
-		wg.Go(func() { s.heartbeat(ctx, sess) })
-	}
-	s.readLoop(ctx, sess, log)
-	cancel()
-	_ = sess.ws.Close()
-	s.mu.Lock()
-	if s.sessions[sess.arn] == sess {
-		delete(s.sessions, sess.arn)
-	}
-	s.mu.Unlock()
-	wg.Wait()
-	log.Info("agent disconnected from TCS")
 }
 
-// readLoop verifies, records and acks each frame; a frame that fails is
+// onFrame verifies, records and acks each frame; a frame that fails is
 // logged and answered with an exception, never fatal.
-func (s *Server) readLoop(ctx context.Context, sess *session, log *slog.Logger) {
-	for {
-		typ, data, err := sess.ws.ReadMessage()
-		if err != nil {
-			log.Debug("TCS connection ended", keyError, err)
-			return
-		}
-		if typ != websocket.TextMessage {
-			log.Warn("non-text frame from agent skipped", keyType, typ)
-			continue
-		}
-		if exType, msg := s.handleFrame(ctx, sess, log, data); exType != "" {
-			log.Warn("frame from agent refused", keyType, exType, keyError, msg)
-			if err := s.write(ctx, sess, exType, tcs.Exception{Message: msg}); err != nil {
-				log.Debug("send exception", keyError, err)
-			}
+func (s *Server) onFrame(ctx context.Context, sess *session, data []byte) {
+	log := sess.Log()
+	if exType, msg := s.handleFrame(ctx, sess, log, data); exType != "" {
+		log.Warn("frame from agent refused", keyType, exType, keyError, msg)
+		if err := sess.Write(ctx, exType, tcs.Exception{Message: msg}); err != nil {
+			log.Debug("send exception", keyError, err)
 		}
 	}
 }
@@ -276,7 +197,7 @@ func (s *Server) handleFrame(ctx context.Context, sess *session, log *slog.Logge
 		if len(req.TaskMetrics) > tcs.MaxTasksPerRequest {
 			return tcs.TypeInvalidParameterException, fmt.Sprintf("%d task metrics, at most %d allowed", len(req.TaskMetrics), tcs.MaxTasksPerRequest)
 		}
-		s.storeMetrics(sess.arn, req, now)
+		s.storeMetrics(sess.Instance(), req, now)
 		ackType, ackID = tcs.TypeAckPublishMetric, req.Metadata.MessageID
 	case tcs.TypePublishHealthRequest:
 		var req tcs.PublishHealthRequest
@@ -286,9 +207,9 @@ func (s *Server) handleFrame(ctx context.Context, sess *session, log *slog.Logge
 		if req.Metadata == nil || req.Metadata.MessageID == "" {
 			return tcs.TypeInvalidParameterException, "metadata.messageId is required"
 		}
-		s.storeHealth(sess.arn, req, now)
+		s.storeHealth(sess.Instance(), req, now)
 		if s.opts.OnHealth != nil {
-			s.opts.OnHealth(sess.arn, req.Tasks)
+			s.opts.OnHealth(sess.Instance(), req.Tasks)
 		}
 		ackType, ackID = tcs.TypeAckPublishHealth, req.Metadata.MessageID
 	case tcs.TypePublishInstanceStatusRequest:
@@ -300,7 +221,7 @@ func (s *Server) handleFrame(ctx context.Context, sess *session, log *slog.Logge
 			return tcs.TypeInvalidParameterException, "metadata.requestId is required"
 		}
 		s.mu.Lock()
-		rec := s.recordLocked(sess.arn)
+		rec := s.recordLocked(sess.Instance())
 		rec.InstanceStatus, rec.InstanceStatusAt = &req, now
 		s.mu.Unlock()
 		ackType, ackID = tcs.TypeAckPublishInstanceStatus, req.Metadata.RequestID
@@ -308,7 +229,7 @@ func (s *Server) handleFrame(ctx context.Context, sess *session, log *slog.Logge
 		log.Warn("unknown message type from agent", keyType, msg.Type)
 		return "", ""
 	}
-	if err := s.write(ctx, sess, ackType, struct {
+	if err := sess.Write(ctx, ackType, struct {
 		Message string `json:"message"`
 	}{ackID}); err != nil {
 		log.Debug("send ack", keyType, ackType, keyMessageID, ackID, keyError, err)
@@ -359,7 +280,7 @@ func (s *Server) Latest(containerInstanceARN string) (Telemetry, bool) {
 		return Telemetry{}, false
 	}
 	t := rec.Telemetry
-	_, t.Connected = s.sessions[containerInstanceARN]
+	t.Connected = s.conns.Connected(containerInstanceARN)
 	return t, true
 }
 
@@ -383,21 +304,16 @@ func (s *Server) All() []Telemetry {
 
 // Connected reports whether an agent is connected for the instance.
 func (s *Server) Connected(containerInstanceARN string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.sessions[containerInstanceARN]
-	return ok
+	return s.conns.Connected(containerInstanceARN)
 }
 
 // StopSession sends StopTelemetrySessionMessage to the instance's agent.
 func (s *Server) StopSession(ctx context.Context, containerInstanceARN, reason string) error {
-	s.mu.Lock()
-	sess := s.sessions[containerInstanceARN]
-	s.mu.Unlock()
-	if sess == nil {
+	sess, ok := s.conns.Lookup(containerInstanceARN)
+	if !ok {
 		return fmt.Errorf("stop telemetry session of %s: not connected", containerInstanceARN)
 	}
-	return s.write(ctx, sess, tcs.TypeStopTelemetrySessionMessage, tcs.StopTelemetrySessionMessage{Message: reason})
+	return sess.Write(ctx, tcs.TypeStopTelemetrySessionMessage, tcs.StopTelemetrySessionMessage{Message: reason})
 }
 
 // StatusHandler serves GET with the latest telemetry of every container
@@ -421,63 +337,7 @@ func (s *Server) StatusHandler() http.Handler {
 // Close disconnects every agent, refuses new handshakes and waits for the
 // connections' goroutines.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	var all []*session
-	for _, sess := range s.sessions {
-		all = append(all, sess)
-	}
-	s.mu.Unlock()
-	for _, sess := range all {
-		sess.close(websocket.CloseGoingAway, "ecs-local is stopping")
-	}
-	s.wg.Wait()
-	return nil
-}
-
-// heartbeat sends a HeartbeatMessage every interval until ctx ends.
-func (s *Server) heartbeat(ctx context.Context, sess *session) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.clock.After(s.opts.HeartbeatInterval):
-		}
-		if err := s.write(ctx, sess, tcs.TypeHeartbeatMessage, tcs.HeartbeatMessage{Healthy: true}); err != nil {
-			s.log.Warn("send TCS heartbeat", keyInstance, sess.arn, keyError, err)
-			_ = sess.ws.Close()
-			return
-		}
-	}
-}
-
-// write sends one frame under the session's write lock.
-func (s *Server) write(ctx context.Context, sess *session, msgType string, body any) error {
-	inner, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", msgType, err)
-	}
-	frame, err := json.Marshal(tcs.Message{Type: msgType, Message: inner})
-	if err != nil {
-		return fmt.Errorf("encode %s envelope: %w", msgType, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sess.wmu.Lock()
-	defer sess.wmu.Unlock()
-	if err := sess.ws.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout)); err != nil {
-		return err
-	}
-	return sess.ws.WriteMessage(websocket.TextMessage, frame)
-}
-
-// close sends a close frame (best effort) and closes the socket.
-func (sess *session) close(code int, text string) {
-	sess.wmu.Lock()
-	_ = sess.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-	sess.wmu.Unlock()
-	_ = sess.ws.Close()
+	return s.conns.Close()
 }
 
 // writeException refuses a handshake with a framed exception body.
