@@ -10,7 +10,7 @@ LDFLAGS   := -s -w -X github.com/ecsd-project/ecsd/internal/version.Version=$(VE
 DEB_PKGS  := containerd runc containernetworking-plugins busybox-static docker-registry iptables tini
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build deps test bench demo fuzz vet fmt clean
+.PHONY: all build deps test bench demo fuzz vet fmt clean package
 
 all: build
 
@@ -57,6 +57,10 @@ fuzz:
 # make demo KEEP=1 leaves ecs-local and ecsd running afterwards.
 demo: deps build
 	./scripts/demo.sh $(if $(KEEP),--keep)
+
+# package builds dist/ecsd_<version>_<arch>.deb and .rpm from bin/ecsd.
+package: build
+	$(GO) run ./packaging/mkpkg --version '$(VERSION)' --arch $$($(GO) env GOARCH) --binary bin/ecsd --packaging packaging --out dist
 
 clean:
 	rm -rf bin
