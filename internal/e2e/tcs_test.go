@@ -96,10 +96,17 @@ func TestTelemetry(t *testing.T) {
 		t.Errorf("instance status %+v", st)
 	}
 
-	// ECS shows the published health in DescribeTasks.
-	tk := w.describeTask(cluster, arn)
-	if tk.HealthStatus != ecstypes.HealthStatusHealthy || len(tk.Containers) != 1 || tk.Containers[0].HealthStatus != ecstypes.HealthStatusHealthy {
-		t.Errorf("DescribeTasks health: task %s, containers %+v", tk.HealthStatus, tk.Containers)
+	// ECS shows the published health in DescribeTasks (ecs-local records
+	// it just after it keeps the message).
+	for {
+		tk := w.describeTask(cluster, arn)
+		if tk.HealthStatus == ecstypes.HealthStatusHealthy && len(tk.Containers) == 1 && tk.Containers[0].HealthStatus == ecstypes.HealthStatusHealthy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DescribeTasks health: task %s, containers %+v", tk.HealthStatus, tk.Containers)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	page := httpGet(t, w.srv.URL+"/status/telemetry")
