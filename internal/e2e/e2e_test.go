@@ -57,6 +57,10 @@ type world struct {
 	// tuneAgent, if set, adjusts the agent.Config startEcsd builds, for
 	// every host (tests shorten timers with it).
 	tuneAgent func(*agent.Config)
+	// tuneProvider, if set, adjusts each host's SSM credentials provider
+	// configuration; provider is the primary host's, once started.
+	tuneProvider func(*ssm.ProviderConfig)
+	provider     *ssm.Provider
 	// tap, if set, watches ecs-local's side of the wire (benchmarks).
 	tap   *wireTap
 	extra int // hosts addHost added
@@ -171,6 +175,7 @@ type host struct {
 	ports     [2]int // dynamic host port range, both ends included
 	namespace string // containerd namespace
 	arn       string // the container instance, once started
+	provider  *ssm.Provider
 	// stopEcsd stops this host's ecsd (containers outlive it); set by
 	// startEcsd.
 	stopEcsd func()
@@ -212,7 +217,7 @@ func (w *world) startEcsd(cluster string) {
 	w.t.Helper()
 	h := w.primary()
 	h.startEcsd(cluster)
-	w.arn, w.stopEcsd = h.arn, h.stopEcsd
+	w.arn, w.stopEcsd, w.provider = h.arn, h.stopEcsd, h.provider
 }
 
 // startEcsd runs this host's ecsd until the test ends or h.stopEcsd is
@@ -231,11 +236,16 @@ func (h *host) launch(cluster string) error {
 	t.Helper()
 	log := testLog(t).With("side", "ecsd-"+h.name)
 	ctx, cancel := context.WithCancel(context.Background())
-	prov, err := ssm.NewProvider(ssm.ProviderConfig{StateRoot: h.ssmRoot, Endpoint: w.srv.URL, Log: testLog(t).With("side", "ssm-"+h.name)})
+	pcfg := ssm.ProviderConfig{StateRoot: h.ssmRoot, Endpoint: w.srv.URL, Log: testLog(t).With("side", "ssm-"+h.name)}
+	if w.tuneProvider != nil {
+		w.tuneProvider(&pcfg)
+	}
+	prov, err := ssm.NewProvider(pcfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	h.provider = prov
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); prov.Run(ctx) }()

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/ecsd-project/ecsd/agent"
-	"github.com/ecsd-project/ecsd/agent/engine"
-	"github.com/ecsd-project/ecsd/agent/register"
 	"github.com/ecsd-project/ecsd/agent/store"
-	"github.com/ecsd-project/ecsd/credentials"
 	"github.com/ecsd-project/ecsd/runtime"
 	"github.com/ecsd-project/ecsd/runtime/network"
 	"github.com/ecsd-project/ecsd/ssm"
@@ -38,75 +32,10 @@ const (
 // with ECSD_SHARED_CREDENTIALS_FILE and ECSD_SHARED_CREDENTIALS_PROFILE. It
 // returns the provider, to compare the file with what ecsd uses.
 func startSharingEcsd(w *world, cluster, shareFile, profile string) *ssm.Provider {
-	t := w.t
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	prov, err := ssm.NewProvider(ssm.ProviderConfig{StateRoot: w.ssmRoot, Endpoint: w.srv.URL,
-		SharedCredentialsFile: shareFile, Profile: profile, Log: testLog(t).With("side", "ssm")})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var closers []func()
-	var once sync.Once
-	w.stopEcsd = func() {
-		once.Do(func() {
-			cancel()
-			wg.Wait()
-			for i := len(closers) - 1; i >= 0; i-- {
-				closers[i]()
-			}
-		})
-	}
-	t.Cleanup(func() {
-		w.stopEcsd()
-		exec.Command("ip", "link", "del", sharingBridge).Run()
-	})
-	wg.Add(1)
-	go func() { defer wg.Done(); prov.Run(ctx) }()
-	creds := aws.NewCredentialsCache(prov)
-	ecsClient := ecs.New(ecs.Options{Region: region, Credentials: creds, BaseEndpoint: aws.String(w.srv.URL)})
-
-	rt, err := runtime.New(ctx, runtime.Config{Address: w.ctd.Address, StateDir: filepath.Join(w.agentDir, "runtime")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closers = append(closers, func() { rt.Close() })
-	netMgr, err := network.New(network.Config{BridgeName: sharingBridge, Subnet: sharingSubnet,
-		StateDir: filepath.Join(w.agentDir, "cni"), NetNSDir: w.ctd.NetNSDir, DynamicPortRange: [2]int{42000, 42100}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(w.agentDir, store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closers = append(closers, func() { st.Close() })
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		errc <- agent.Run(ctx, agent.Config{
-			Engine: engine.Config{Runtime: rt, Network: netMgr, Cluster: cluster, Region: region, DataDir: w.agentDir,
-				PullBehavior: runtime.PullDefault, StopTimeout: 5 * time.Second, CleanupWait: time.Hour,
-				ImageCleanup: engine.ImageCleanup{Disabled: true}},
-			Store: st, ECS: ecsClient, Credentials: creds, Creds: credentials.NewStore(),
-			Register: register.Config{ReservedPorts: []int{22}, LoggingDrivers: []string{"json-file", "awslogs", "none"}},
-			Cluster:  cluster, Region: region, AgentVersion: "0.0.0-e2e",
-			Log:   testLog(t).With("side", "ecsd"),
-			Ready: func(arn string) { ready <- arn },
-		})
-	}()
-	select {
-	case w.arn = <-ready:
-	case err := <-errc:
-		t.Fatalf("ecsd ended: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("ecsd not ready after 60s")
-	}
-	return prov
+	w.t.Helper()
+	w.tuneProvider = func(c *ssm.ProviderConfig) { c.SharedCredentialsFile, c.Profile = shareFile, profile }
+	w.startEcsd(cluster)
+	return w.provider
 }
 
 // registerSleeper registers a task definition whose one container sleeps
