@@ -19,6 +19,7 @@ import (
 	"github.com/ecsd-project/ecsd/agent/store"
 	"github.com/ecsd-project/ecsd/agent/task"
 	"github.com/ecsd-project/ecsd/agent/tcs"
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/credentials"
 )
 
@@ -134,15 +135,18 @@ func Run(ctx context.Context, cfg Config) error {
 
 	disc := &register.Discoverer{ECS: cfg.ECS, Cluster: cfg.Cluster,
 		Override: register.Endpoints{ACS: cfg.ACSEndpoint, TCS: cfg.TCSEndpoint}}
-	acfg := cfg.ACS
-	acfg.Endpoint = func(ctx context.Context) (string, error) {
-		e, err := disc.Discover(ctx, arn)
-		return e.ACS, err
+	// Both websockets speak for this instance, with its credentials.
+	peer := wsclient.Peer{Cluster: cfg.Cluster, ContainerInstanceARN: arn, Region: cfg.Region,
+		Credentials: cfg.Credentials, AgentVersion: cfg.AgentVersion, AgentHash: cfg.AgentHash}
+	endpoint := func(pick func(register.Endpoints) string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			e, err := disc.Discover(ctx, arn)
+			return pick(e), err
+		}
 	}
-	acfg.Cluster, acfg.ContainerInstanceARN, acfg.Region = cfg.Cluster, arn, cfg.Region
-	acfg.Credentials = cfg.Credentials
-	acfg.AgentVersion, acfg.AgentHash = cfg.AgentVersion, cfg.AgentHash
-	acfg.Proxy = cfg.Proxy
+	acfg := cfg.ACS
+	acfg.Endpoint = endpoint(func(e register.Endpoints) string { return e.ACS })
+	acfg.Peer, acfg.Proxy = peer, cfg.Proxy
 	acfg.Log = log.With("component", "acs")
 	acfg.Handler = &handler{eng: eng, store: cfg.Store, creds: cfg.Creds, cluster: cfg.Cluster, log: log.With("component", "acs-handler")}
 	// The stock agent ends telemetry once ACS says the instance was
@@ -166,14 +170,8 @@ func Run(ctx context.Context, cfg Config) error {
 	goRun("acs", session.Run)
 
 	tcfg := cfg.TCS
-	tcfg.Endpoint = func(ctx context.Context) (string, error) {
-		e, err := disc.Discover(ctx, arn)
-		return e.TCS, err
-	}
-	tcfg.Cluster, tcfg.ContainerInstanceARN, tcfg.Region = cfg.Cluster, arn, cfg.Region
-	tcfg.Credentials = cfg.Credentials
-	tcfg.AgentVersion, tcfg.AgentHash = cfg.AgentVersion, cfg.AgentHash
-	tcfg.Proxy = cfg.Proxy
+	tcfg.Endpoint = endpoint(func(e register.Endpoints) string { return e.TCS })
+	tcfg.Peer, tcfg.Proxy = peer, cfg.Proxy
 	tcfg.Log = log.With("component", "tcs")
 	tcfg.Source = telemetrySource{eng: eng, rt: ecfg.Runtime}
 	if rt := ecfg.Runtime; rt != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ecsd-project/ecsd/wire/acs"
+
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 )
 
 // agentTypes are the frames the agent may send.
@@ -28,12 +30,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		h := newFakeHandler()
 		h.running["arn:...:task/default/orphan"] = acs.TaskIdentifier{TaskARN: "arn:...:task/default/orphan", DesiredStatus: "RUNNING"}
 		s, err := New(Config{
-			Endpoint:             func(context.Context) (string, error) { return "", nil },
-			Cluster:              testCluster,
-			ContainerInstanceARN: testInstance,
-			Region:               testRegion,
-			Credentials:          staticCreds(testCreds),
-			Handler:              h,
+			Endpoint: func(context.Context) (string, error) { return "", nil },
+			Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds)},
+			Handler:  h,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -416,16 +416,11 @@ func newHarness(t *testing.T, opt harnessOption) *harness {
 	}
 
 	cfg := Config{
-		Endpoint:             func(context.Context) (string, error) { return h.hs.URL, nil },
-		Cluster:              testCluster,
-		ContainerInstanceARN: testInstance,
-		Region:               testRegion,
-		Credentials:          staticCreds(testCreds),
-		AgentVersion:         "0.1.0",
-		AgentHash:            "abc1234",
-		Handler:              h.handler,
-		Log:                  logger.With("side", "agent"),
-		Settings:             wsclient.Settings{InsecureSkipVerify: true},
+		Endpoint: func(context.Context) (string, error) { return h.hs.URL, nil },
+		Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds), AgentVersion: "0.1.0", AgentHash: "abc1234"},
+		Handler:  h.handler,
+		Log:      logger.With("side", "agent"),
+		Settings: wsclient.Settings{InsecureSkipVerify: true},
 		OnDisconnect: func(err error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -602,14 +597,11 @@ func scriptSession(t *testing.T, ss *scriptServer, h Handler, edit func(*Config)
 	t.Helper()
 	logger, _ := newTestLogger(t)
 	cfg := Config{
-		Endpoint:             func(context.Context) (string, error) { return ss.hs.URL, nil },
-		Cluster:              testCluster,
-		ContainerInstanceARN: testInstance,
-		Region:               testRegion,
-		Credentials:          staticCreds(testCreds),
-		Handler:              h,
-		Log:                  logger,
-		Settings:             wsclient.Settings{InsecureSkipVerify: true},
+		Endpoint: func(context.Context) (string, error) { return ss.hs.URL, nil },
+		Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds)},
+		Handler:  h,
+		Log:      logger,
+		Settings: wsclient.Settings{InsecureSkipVerify: true},
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/ecsd-project/ecsd/agent/wsclient"
 )
 
@@ -52,17 +50,11 @@ type Config struct {
 	// such as https://ecs-a-1.us-east-1.amazonaws.com/). It is called before
 	// every connection attempt.
 	Endpoint func(ctx context.Context) (string, error)
-	// Cluster is the configured cluster, a name or an ARN.
-	Cluster              string
-	ContainerInstanceARN string
-	Region               string
-	// Credentials are the instance credentials that sign the handshake.
-	Credentials  aws.CredentialsProvider
-	AgentVersion string
-	AgentHash    string
-	Handler      Handler
-	Clock        Clock        // nil: the system clock
-	Log          *slog.Logger // nil: discard
+	// Peer names the instance and holds the credentials that sign.
+	wsclient.Peer
+	Handler Handler
+	Clock   Clock        // nil: the system clock
+	Log     *slog.Logger // nil: discard
 
 	// OnConnect is called after each successful handshake.
 	OnConnect func()
@@ -105,18 +97,7 @@ func (c *Config) validate() error {
 	if c.Endpoint == nil {
 		errs = append(errs, errors.New("no Endpoint"))
 	}
-	if c.Cluster == "" {
-		errs = append(errs, errors.New("no Cluster"))
-	}
-	if c.ContainerInstanceARN == "" {
-		errs = append(errs, errors.New("no ContainerInstanceARN"))
-	}
-	if c.Region == "" {
-		errs = append(errs, errors.New("no Region"))
-	}
-	if c.Credentials == nil {
-		errs = append(errs, errors.New("no Credentials"))
-	}
+	errs = append(errs, c.Peer.Missing()...)
 	if c.Handler == nil {
 		errs = append(errs, errors.New("no Handler"))
 	}

@@ -57,14 +57,11 @@ func TestHandshakeWithWrongKeyIsDenied(t *testing.T) {
 	bad.SecretAccessKey = "not-the-secret"
 	logger, _ := newTestLogger(t)
 	s, err := New(Config{
-		Endpoint:             func(context.Context) (string, error) { return h.hs.URL, nil },
-		Cluster:              testCluster,
-		ContainerInstanceARN: testInstance,
-		Region:               testRegion,
-		Credentials:          staticCreds(bad),
-		Handler:              newFakeHandler(),
-		Log:                  logger,
-		Settings:             wsclient.Settings{InsecureSkipVerify: true},
+		Endpoint: func(context.Context) (string, error) { return h.hs.URL, nil },
+		Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(bad)},
+		Handler:  newFakeHandler(),
+		Log:      logger,
+		Settings: wsclient.Settings{InsecureSkipVerify: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -418,13 +415,10 @@ func TestNewConnectionReplacesOld(t *testing.T) {
 	h.awaitConnected(t)
 	// A second agent claiming the same instance takes over.
 	other, err := New(Config{
-		Endpoint:             func(context.Context) (string, error) { return h.hs.URL, nil },
-		Cluster:              testCluster,
-		ContainerInstanceARN: testInstance,
-		Region:               testRegion,
-		Credentials:          staticCreds(testCreds),
-		Handler:              newFakeHandler(),
-		Settings:             wsclient.Settings{InsecureSkipVerify: true},
+		Endpoint: func(context.Context) (string, error) { return h.hs.URL, nil },
+		Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds)},
+		Handler:  newFakeHandler(),
+		Settings: wsclient.Settings{InsecureSkipVerify: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -470,8 +464,8 @@ func TestReconnectBackoffGrowsWithinBounds(t *testing.T) {
 	logger, _ := newTestLogger(t)
 	s, err := New(Config{
 		Endpoint: func(context.Context) (string, error) { return dead, nil },
-		Cluster:  testCluster, ContainerInstanceARN: testInstance, Region: testRegion,
-		Credentials: staticCreds(testCreds), Handler: newFakeHandler(), Clock: clk, Log: logger,
+		Peer:     wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds)},
+		Handler:  newFakeHandler(), Clock: clk, Log: logger,
 	})
 	if err != nil {
 		t.Fatal(err)

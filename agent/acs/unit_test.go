@@ -8,20 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/wire/acs"
 )
 
 func testSession(t *testing.T, edit func(*Config)) *Session {
 	t.Helper()
 	cfg := Config{
-		Endpoint:             func(context.Context) (string, error) { return "", errors.New("unused") },
-		Cluster:              "default",
-		ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/default/0123abcd",
-		Region:               testRegion,
-		Credentials:          staticCreds(testCreds),
-		AgentVersion:         "1.105.1",
-		AgentHash:            "abc1234",
-		Handler:              newFakeHandler(),
+		Endpoint: func(context.Context) (string, error) { return "", errors.New("unused") },
+		Peer: wsclient.Peer{Cluster: "default", ContainerInstanceARN: "arn:aws:ecs:us-east-1:111122223333:container-instance/default/0123abcd",
+			Region: testRegion, Credentials: staticCreds(testCreds), AgentVersion: "1.105.1", AgentHash: "abc1234"},
+		Handler: newFakeHandler(),
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -279,12 +279,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 func startSession(t *testing.T, f *fakeTCS, src Source, tune func(*Config)) *Session {
 	t.Helper()
 	cfg := Config{
-		Endpoint:             func(context.Context) (string, error) { return f.srv.URL, nil },
-		Cluster:              testCluster,
-		ContainerInstanceARN: testInstance,
-		Region:               testRegion,
-		Credentials:          staticCreds(testCreds),
-		AgentVersion:         "1.0.0", AgentHash: "abc1234",
+		Endpoint:        func(context.Context) (string, error) { return f.srv.URL, nil },
+		Peer:            wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance, Region: testRegion, Credentials: staticCreds(testCreds), AgentVersion: "1.0.0", AgentHash: "abc1234"},
 		Source:          src,
 		Log:             testLog(t),
 		PublishInterval: 100 * time.Millisecond,

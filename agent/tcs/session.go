@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/ecsd-project/ecsd/agent/task"
 	"github.com/ecsd-project/ecsd/agent/wsclient"
 	"github.com/ecsd-project/ecsd/runtime"
@@ -67,16 +65,9 @@ type Config struct {
 	// Endpoint returns the telemetry endpoint (DiscoverPollEndpoint's
 	// telemetryEndpoint). It is called before every connection attempt.
 	Endpoint func(ctx context.Context) (string, error)
-	// Cluster is the configured cluster, a name or an ARN.
-	Cluster              string
-	ContainerInstanceARN string
-	Region               string
-	// Credentials are the instance credentials that sign the handshake and
-	// every frame.
-	Credentials  aws.CredentialsProvider
-	AgentVersion string
-	AgentHash    string
-	Source       Source
+	// Peer names the instance and holds the credentials that sign.
+	wsclient.Peer
+	Source Source
 	// CheckRuntime probes the container runtime for the instance status
 	// (ContainerRuntime OK or IMPAIRED); nil reports OK.
 	CheckRuntime func(ctx context.Context) error
@@ -119,18 +110,7 @@ func (c *Config) validate() error {
 	if c.Endpoint == nil {
 		errs = append(errs, errors.New("no Endpoint"))
 	}
-	if c.Cluster == "" {
-		errs = append(errs, errors.New("no Cluster"))
-	}
-	if c.ContainerInstanceARN == "" {
-		errs = append(errs, errors.New("no ContainerInstanceARN"))
-	}
-	if c.Region == "" {
-		errs = append(errs, errors.New("no Region"))
-	}
-	if c.Credentials == nil {
-		errs = append(errs, errors.New("no Credentials"))
-	}
+	errs = append(errs, c.Peer.Missing()...)
 	if c.Source == nil {
 		errs = append(errs, errors.New("no Source"))
 	}

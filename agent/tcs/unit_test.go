@@ -113,7 +113,7 @@ func TestGoldenHealthRequest(t *testing.T) {
 }
 
 func TestGoldenInstanceStatusRequest(t *testing.T) {
-	s := &Session{cfg: Config{Cluster: testCluster, ContainerInstanceARN: testInstance}, inst: &instanceStatus{}, log: testLog(t)}
+	s := &Session{cfg: Config{Peer: wsclient.Peer{Cluster: testCluster, ContainerInstanceARN: testInstance}}, inst: &instanceStatus{}, log: testLog(t)}
 	s.instanceStatusRequest(context.Background(), goldenNow.Add(-time.Minute))
 	req := s.instanceStatusRequest(context.Background(), goldenNow)
 	req.Metadata.RequestID = "9c8b7a6f-5e4d-4c3b-8a29-180f7e6d5c4b"
@@ -361,7 +361,7 @@ func TestCollector(t *testing.T) {
 }
 
 func TestPollURL(t *testing.T) {
-	s := &Session{cfg: Config{Cluster: "default", ContainerInstanceARN: testInstance, AgentVersion: "1.0.0", AgentHash: "abc1234"}}
+	s := &Session{cfg: Config{Peer: wsclient.Peer{Cluster: "default", ContainerInstanceARN: testInstance, AgentVersion: "1.0.0", AgentHash: "abc1234"}}}
 	for in, want := range map[string]string{
 		"https://ecs-t-1.us-east-1.amazonaws.com":  "https://ecs-t-1.us-east-1.amazonaws.com/ws?",
 		"https://ecs-t-1.us-east-1.amazonaws.com/": "https://ecs-t-1.us-east-1.amazonaws.com/ws?",
